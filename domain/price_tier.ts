@@ -1,0 +1,248 @@
+// PriceTier: one price of a plan, twinned with a Stripe Price. Stripe prices are
+// immutable but for a few fields, so a tier is created, archived, or changed in Stripe.
+import { conflict, type Decider, invalid, notFound, unreachable } from "./decider.ts";
+import { epochSecond, isStale, type StripeChange } from "./stripe_time.ts";
+import { linkOutcome, type SyncStatus } from "./sync.ts";
+
+export type BillingInterval = "day" | "week" | "month" | "year";
+
+export type PriceTierTerms = {
+  planId: string;
+  name: string | null;
+  /** In the currency's minor unit. */
+  unitAmount: number;
+  currency: string;
+  /** null for a one-time price. */
+  interval: BillingInterval | null;
+  intervalCount: number | null;
+};
+type StripeTierChanges = Partial<Pick<PriceTier, "name" | "unitAmount" | "isActive">>;
+
+export type PriceTier = PriceTierTerms & {
+  id: string;
+  isActive: boolean;
+  stripePriceId: string | null;
+  syncStatus: SyncStatus;
+  syncError: string | null;
+  deleted: boolean;
+  createdAt: string;
+  updatedAt: string;
+  lastChangedAt: number;
+};
+export type PriceTierState = PriceTier | null;
+
+type At = { priceTierId: string; at: string };
+type Imported = At & StripeChange & PriceTierTerms & { stripePriceId: string; isActive: boolean };
+
+export type PriceTierCommand =
+  | { type: "CreatePriceTier"; data: At & PriceTierTerms }
+  | { type: "DeletePriceTier"; data: At }
+  | { type: "ImportStripePrice"; data: Imported }
+  | { type: "ApplyStripePriceChange"; data: At & StripeChange & StripeTierChanges }
+  | { type: "ApplyStripePriceDeletion"; data: At & StripeChange }
+  | { type: "LinkStripePrice"; data: At & { stripePriceId: string } }
+  | { type: "MarkPriceTierSyncFailed"; data: At & { error: string } };
+
+export type PriceTierEvent =
+  | { type: "PriceTierCreated"; data: At & PriceTierTerms }
+  | { type: "PriceTierDeleted"; data: At }
+  | { type: "PriceTierImportedFromStripe"; data: Imported }
+  | { type: "PriceTierChangedInStripe"; data: At & StripeChange & { changes: StripeTierChanges } }
+  | { type: "PriceTierDeletedInStripe"; data: At & StripeChange }
+  | { type: "StripePriceLinked"; data: At & { stripePriceId: string } }
+  | { type: "PriceTierSyncFailed"; data: At & { error: string } };
+
+export const MAX_UNIT_AMOUNT = 99_999_999;
+/** Stripe bills at most once a year: the longest interval each unit allows. */
+const MAX_INTERVAL_COUNT: Record<BillingInterval, number> = {
+  day: 365,
+  week: 52,
+  month: 12,
+  year: 1,
+};
+
+const validAmount = (unitAmount: number): number => {
+  if (!Number.isInteger(unitAmount) || unitAmount < 0 || unitAmount > MAX_UNIT_AMOUNT) {
+    throw invalid(
+      "UnitAmountInvalid",
+      `unitAmount must be a whole number of minor units from 0 to ${MAX_UNIT_AMOUNT}, got ${unitAmount}`,
+    );
+  }
+  return unitAmount;
+};
+
+/** The terms as given, checked against Stripe's rules; a blank name becomes null. */
+export const validTerms = (terms: PriceTierTerms): PriceTierTerms => {
+  validAmount(terms.unitAmount);
+  if (!/^[a-z]{3}$/.test(terms.currency)) {
+    throw invalid(
+      "CurrencyInvalid",
+      `currency must be three lower-case letters (ISO 4217), got "${terms.currency}"`,
+    );
+  }
+  const { interval, intervalCount } = terms;
+  if (interval === null) {
+    if (intervalCount !== null) {
+      throw invalid("IntervalCountWithoutInterval", "intervalCount needs an interval");
+    }
+  } else {
+    if (!(interval in MAX_INTERVAL_COUNT)) {
+      throw invalid(
+        "IntervalInvalid",
+        `interval must be day, week, month or year, got "${interval}"`,
+      );
+    }
+    const max = MAX_INTERVAL_COUNT[interval];
+    if (
+      intervalCount !== null &&
+      (!Number.isInteger(intervalCount) || intervalCount < 1 || intervalCount > max)
+    ) {
+      throw invalid(
+        "IntervalCountInvalid",
+        `intervalCount for a ${interval} interval must be a whole number from 1 to ${max} (at most one year), got ${intervalCount}`,
+      );
+    }
+  }
+  return {
+    ...terms,
+    name: terms.name?.trim() || null,
+    intervalCount: interval === null ? null : intervalCount ?? 1,
+  };
+};
+
+const existing = (state: PriceTierState, priceTierId: string): PriceTier => {
+  if (state === null) throw notFound("PriceTierNotFound", `no price tier ${priceTierId}`);
+  return state;
+};
+
+export const decide = (command: PriceTierCommand, state: PriceTierState): PriceTierEvent[] => {
+  const { data } = command;
+  switch (command.type) {
+    case "CreatePriceTier": {
+      if (state !== null) {
+        throw conflict("PriceTierExists", `price tier ${data.priceTierId} exists already`);
+      }
+      const { priceTierId, at, ...terms } = command.data;
+      return [{ type: "PriceTierCreated", data: { priceTierId, at, ...validTerms(terms) } }];
+    }
+    case "DeletePriceTier": {
+      const tier = existing(state, data.priceTierId);
+      return tier.deleted ? [] : [{ type: "PriceTierDeleted", data: command.data }];
+    }
+    case "ImportStripePrice": {
+      if (state !== null) {
+        throw conflict("PriceTierExists", `price tier ${data.priceTierId} exists already`);
+      }
+      return [{ type: "PriceTierImportedFromStripe", data: command.data }];
+    }
+    case "ApplyStripePriceChange": {
+      const { priceTierId, at, stripeEventId, stripeEventCreated, ...input } = command.data;
+      const tier = existing(state, priceTierId);
+      if (tier.deleted || isStale(stripeEventCreated, tier.lastChangedAt)) return [];
+      if (input.unitAmount !== undefined) validAmount(input.unitAmount);
+      if (input.name !== undefined) input.name = input.name?.trim() || null;
+      const changes = Object.fromEntries(
+        Object.entries(input).filter(([key, value]) =>
+          tier[key as keyof StripeTierChanges] !== value
+        ),
+      );
+      return Object.keys(changes).length === 0 ? [] : [{
+        type: "PriceTierChangedInStripe",
+        data: { priceTierId, at, stripeEventId, stripeEventCreated, changes },
+      }];
+    }
+    case "ApplyStripePriceDeletion": {
+      const tier = existing(state, data.priceTierId);
+      if (tier.deleted || isStale(command.data.stripeEventCreated, tier.lastChangedAt)) return [];
+      return [{ type: "PriceTierDeletedInStripe", data: command.data }];
+    }
+    case "LinkStripePrice": {
+      const { priceTierId, stripePriceId } = command.data;
+      const link = linkOutcome(
+        existing(state, priceTierId).stripePriceId,
+        stripePriceId,
+        "Price tier",
+      );
+      return link === "same" ? [] : [{ type: "StripePriceLinked", data: command.data }];
+    }
+    case "MarkPriceTierSyncFailed": {
+      const tier = existing(state, data.priceTierId);
+      if (tier.syncStatus === "FAILED" && tier.syncError === command.data.error) return [];
+      return [{ type: "PriceTierSyncFailed", data: command.data }];
+    }
+    default:
+      return unreachable(command);
+  }
+};
+
+const touched = (
+  tier: PriceTier,
+  at: string,
+  fields: Partial<PriceTier>,
+  stripeCreated?: number,
+): PriceTier => ({
+  ...tier,
+  ...fields,
+  updatedAt: at,
+  lastChangedAt: Math.max(tier.lastChangedAt, stripeCreated ?? epochSecond(at)),
+});
+
+export const evolve = (state: PriceTierState, event: PriceTierEvent): PriceTierState => {
+  switch (event.type) {
+    case "PriceTierCreated":
+    case "PriceTierImportedFromStripe": {
+      const { priceTierId, at, ...rest } = event.data;
+      const imported = event.type === "PriceTierImportedFromStripe" ? event.data : null;
+      return {
+        id: priceTierId,
+        planId: rest.planId,
+        name: rest.name,
+        unitAmount: rest.unitAmount,
+        currency: rest.currency,
+        interval: rest.interval,
+        intervalCount: rest.intervalCount,
+        isActive: imported?.isActive ?? true,
+        stripePriceId: imported?.stripePriceId ?? null,
+        syncStatus: imported ? "SYNCED" : "PENDING",
+        syncError: null,
+        deleted: false,
+        createdAt: at,
+        updatedAt: at,
+        lastChangedAt: imported?.stripeEventCreated ?? epochSecond(at),
+      };
+    }
+  }
+  if (state === null) return state;
+  switch (event.type) {
+    case "PriceTierDeleted":
+      return touched(state, event.data.at, { deleted: true, isActive: false });
+    case "PriceTierDeletedInStripe":
+      return touched(
+        state,
+        event.data.at,
+        { deleted: true, isActive: false },
+        event.data.stripeEventCreated,
+      );
+    case "PriceTierChangedInStripe":
+      return touched(state, event.data.at, event.data.changes, event.data.stripeEventCreated);
+    case "StripePriceLinked":
+      return {
+        ...state,
+        stripePriceId: event.data.stripePriceId,
+        syncStatus: "SYNCED",
+        syncError: null,
+      };
+    case "PriceTierSyncFailed":
+      return { ...state, syncStatus: "FAILED", syncError: event.data.error };
+    default:
+      return unreachable(event);
+  }
+};
+
+export const priceTierDecider: Decider<PriceTierCommand, PriceTierEvent, PriceTierState> = {
+  initialState: null,
+  decide,
+  evolve,
+};
+
+export const priceTierStream = (priceTierId: string): string => `priceTier-${priceTierId}`;
