@@ -37,7 +37,7 @@ export type CommandOptions = {
 export class ConcurrencyConflict extends Error {
   override name = "ConcurrencyConflict";
   constructor(readonly streamId: string, readonly conflict: WrongExpectedRevision) {
-    super(`${streamId} was changed concurrently: ${cause.message}`);
+    super(`${streamId} was changed concurrently: ${conflict.message}`);
   }
 }
 
