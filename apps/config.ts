@@ -1,0 +1,103 @@
+// Configuration from the environment, as ../shared/contract/README.md lists it. Outside
+// dev mode a missing secret stops the app at start with a message naming the variable;
+// in dev mode made-up values stand in and are printed once (never real secrets).
+import { z } from "zod";
+
+export type Config = {
+  dev: boolean;
+  stripeApiKey: string | null;
+  stripeApiBase: string | null;
+  stripeWebhooksSecret: string;
+  webhooksApiKey: string;
+  productApiToken: string;
+  kafkaBrokers: string[] | null;
+  eventStoreConnectionString: string | null;
+  dataDir: string;
+  productApiPort: number;
+  webhooksPort: number;
+  /** Names of the secrets made up for dev mode, with their values, to print at start. */
+  madeUp: Record<string, string>;
+};
+
+const port = (name: string, fallback: number) =>
+  z.coerce.number({ error: `${name} must be a port number` }).int().min(0).max(65535)
+    .default(fallback);
+
+const Env = z.object({
+  STRIPE_API_KEY: z.string().regex(/^(sk|rk)_(test|live)_\w+$/, {
+    error: "STRIPE_API_KEY must look like sk_test_…, sk_live_… or rk_…",
+  }).optional(),
+  STRIPE_API_BASE: z.url({ error: "STRIPE_API_BASE must be a URL" }).optional(),
+  STRIPE_WEBHOOKS_SECRET: z.string().startsWith("whsec_", {
+    error: "STRIPE_WEBHOOKS_SECRET must start with whsec_",
+  }).optional(),
+  WEBHOOKS_API_KEY: z.string().min(16, { error: "WEBHOOKS_API_KEY needs 16 characters or more" })
+    .optional(),
+  PRODUCT_API_TOKEN: z.string().min(16, {
+    error: "PRODUCT_API_TOKEN needs 16 characters or more",
+  }).optional(),
+  KAFKA_BROKERS: z.string().regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, {
+    error: "KAFKA_BROKERS must be a comma-separated list of host:port",
+  }).optional(),
+  EVENTSTORE_CONNECTION_STRING: z.string().regex(/^(esdb|kurrentdb|kurrent)(\+discover)?:\/\//, {
+    error: "EVENTSTORE_CONNECTION_STRING must start with esdb:// or kurrentdb://",
+  }).optional(),
+  DATA_DIR: z.string().min(1).default("./data"),
+  PRODUCT_API_PORT: port("PRODUCT_API_PORT", 4000),
+  WEBHOOKS_PORT: port("WEBHOOKS_PORT", 7071),
+});
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const randomSecret = (prefix: string) =>
+  prefix + [...crypto.getRandomValues(new Uint8Array(24))]
+    .map((b) => b.toString(16).padStart(2, "0")).join("");
+
+/**
+ * Reads the configuration. `dev` allows made-up secrets; which secrets an app needs
+ * outside dev mode it names in `required`.
+ */
+export const loadConfig = (
+  env: Record<string, string | undefined>,
+  { dev, required = [] }: {
+    dev: boolean;
+    required?: ("STRIPE_WEBHOOKS_SECRET" | "WEBHOOKS_API_KEY" | "PRODUCT_API_TOKEN")[];
+  },
+): Config => {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ""),
+  );
+  const parsed = Env.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; "),
+    );
+  }
+  const e = parsed.data;
+  const missing = dev ? [] : required.filter((name) => e[name] === undefined);
+  if (missing.length > 0) {
+    throw new ConfigError(`missing required environment variable(s): ${missing.join(", ")}`);
+  }
+  const madeUp: Record<string, string> = {};
+  const secret = (name: keyof typeof e & string, prefix: string) => {
+    const given = e[name];
+    if (typeof given === "string") return given;
+    return madeUp[name] = randomSecret(prefix);
+  };
+  return {
+    dev,
+    stripeApiKey: e.STRIPE_API_KEY ?? null,
+    stripeApiBase: e.STRIPE_API_BASE ?? null,
+    stripeWebhooksSecret: secret("STRIPE_WEBHOOKS_SECRET", "whsec_dev_"),
+    webhooksApiKey: secret("WEBHOOKS_API_KEY", "dev_"),
+    productApiToken: secret("PRODUCT_API_TOKEN", "dev_"),
+    kafkaBrokers: e.KAFKA_BROKERS?.split(",") ?? null,
+    eventStoreConnectionString: e.EVENTSTORE_CONNECTION_STRING ?? null,
+    dataDir: e.DATA_DIR,
+    productApiPort: e.PRODUCT_API_PORT,
+    webhooksPort: e.WEBHOOKS_PORT,
+    madeUp,
+  };
+};
