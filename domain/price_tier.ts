@@ -86,7 +86,8 @@ export const validTerms = (terms: PriceTierTerms): PriceTierTerms => {
       throw invalid("IntervalCountWithoutInterval", "intervalCount needs an interval");
     }
   } else {
-    if (!(interval in MAX_INTERVAL_COUNT)) {
+    // hasOwn, not `in`: "toString" or "constructor" are in every object.
+    if (!Object.hasOwn(MAX_INTERVAL_COUNT, interval)) {
       throw invalid(
         "IntervalInvalid",
         `interval must be day, week, month or year, got "${interval}"`,
@@ -133,7 +134,8 @@ export const decide = (command: PriceTierCommand, state: PriceTierState): PriceT
       if (state !== null) {
         throw conflict("PriceTierExists", `price tier ${data.priceTierId} exists already`);
       }
-      return [{ type: "PriceTierImportedFromStripe", data: command.data }];
+      const imported = { ...command.data, ...validTerms(command.data) };
+      return [{ type: "PriceTierImportedFromStripe", data: imported }];
     }
     case "ApplyStripePriceChange": {
       const { priceTierId, at, stripeEventId, stripeEventCreated, ...input } = command.data;
@@ -142,8 +144,9 @@ export const decide = (command: PriceTierCommand, state: PriceTierState): PriceT
       if (input.unitAmount !== undefined) validAmount(input.unitAmount);
       if (input.name !== undefined) input.name = input.name?.trim() || null;
       const changes = Object.fromEntries(
+        // A field Stripe did not send (undefined) is no change.
         Object.entries(input).filter(([key, value]) =>
-          tier[key as keyof StripeTierChanges] !== value
+          value !== undefined && tier[key as keyof StripeTierChanges] !== value
         ),
       );
       return Object.keys(changes).length === 0 ? [] : [{
