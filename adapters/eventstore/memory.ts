@@ -23,39 +23,54 @@ export const checkRevision = (
   if (!ok) throw new WrongExpectedRevision(streamId, expected, current < 0 ? "noStream" : current);
 };
 
+// Through JSON, as the durable stores keep it: data that would not survive them fails here too.
+const asStored = <T>(value: T): T => JSON.parse(JSON.stringify(value));
+
 export const memoryEventStore = (clock: Clock = systemClock): EventStore => {
   const all: RecordedEvent[] = [];
   const streams = new Map<string, RecordedEvent[]>();
   const checkpoints = new Map<string, number>();
   const listeners = new Set<() => void>();
 
+  const appendNow = (
+    streamId: string,
+    events: readonly NewEvent[],
+    expected: ExpectedRevision,
+  ): AppendResult => {
+    const stream = streams.get(streamId) ?? [];
+    checkRevision(streamId, expected, stream.length - 1);
+    if (events.length === 0) return { nextRevision: stream.length - 1, position: all.length };
+    // Everything is converted before anything is recorded, so a bad event leaves no trace.
+    const stored = events.map((event) => ({
+      type: event.type,
+      data: asStored(event.data ?? null),
+      metadata: asStored(event.metadata),
+    }));
+    const recordedAt = clock();
+    for (const event of stored) {
+      const recorded: RecordedEvent = {
+        streamId,
+        revision: stream.length,
+        position: all.length + 1,
+        ...event,
+        recordedAt,
+      };
+      stream.push(recorded);
+      all.push(recorded);
+    }
+    streams.set(streamId, stream);
+    for (const listener of listeners) listener();
+    return { nextRevision: stream.length - 1, position: all.length };
+  };
+
   const store: EventStore = {
     append(streamId: string, events: readonly NewEvent[], expected: ExpectedRevision) {
-      const stream = streams.get(streamId) ?? [];
-      checkRevision(streamId, expected, stream.length - 1);
-      if (events.length === 0) {
-        return Promise.resolve({ nextRevision: stream.length - 1, position: all.length });
+      // A refusal is a rejected promise, as from the other stores, never a synchronous throw.
+      try {
+        return Promise.resolve(appendNow(streamId, events, expected));
+      } catch (error) {
+        return Promise.reject(error);
       }
-      const recordedAt = clock();
-      for (const event of events) {
-        const recorded: RecordedEvent = {
-          streamId,
-          revision: stream.length,
-          position: all.length + 1,
-          type: event.type,
-          data: structuredClone(event.data),
-          metadata: structuredClone(event.metadata),
-          recordedAt,
-        };
-        stream.push(recorded);
-        all.push(recorded);
-      }
-      streams.set(streamId, stream);
-      for (const listener of listeners) listener();
-      return Promise.resolve<AppendResult>({
-        nextRevision: stream.length - 1,
-        position: all.length,
-      });
     },
     readStream: (streamId) => Promise.resolve([...(streams.get(streamId) ?? [])]),
     readAll: ({ after = 0, limit = 1000 } = {}) => Promise.resolve(all.slice(after, after + limit)),

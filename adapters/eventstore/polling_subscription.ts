@@ -11,10 +11,16 @@ export const pollingSubscription = (
   onLocalAppend: (wake: () => void) => () => void,
   pollMs = 50,
 ): Subscription => {
+  // An append while a page is being handled must not wait for the next poll tick.
+  let appended = false;
   let wake: () => void = () => {};
-  const unlisten = onLocalAppend(() => wake());
+  const unlisten = onLocalAppend(() => {
+    appended = true;
+    wake();
+  });
   const idle = () =>
     new Promise<void>((resolve) => {
+      if (appended) return resolve();
       const timer = setTimeout(done, pollMs);
       function done() {
         clearTimeout(timer);
@@ -27,24 +33,33 @@ export const pollingSubscription = (
     });
 
   const run = async () => {
-    let position = await store.readCheckpoint(subscriberId);
+    let position = 0;
+    let stored = 0;
+    let reported: number | undefined;
     try {
+      position = stored = await store.readCheckpoint(subscriberId);
       while (!signal.aborted) {
+        appended = false;
         const page = await store.readAll({ after: position, limit: PAGE });
         for (const event of page) {
           if (signal.aborted) break;
           await handler(event);
           position = event.position;
         }
-        if (page.length > 0) await store.storeCheckpoint(subscriberId, position);
+        if (position !== stored) {
+          await store.storeCheckpoint(subscriberId, position);
+          stored = position;
+        }
         if (page.length < PAGE && !signal.aborted) {
-          onCaughtUp?.(position);
+          // Once on reaching the end, and again after each batch of new events.
+          if (reported !== position) onCaughtUp?.(position);
+          reported = position;
           await idle();
         }
       }
     } finally {
       unlisten();
-      await store.storeCheckpoint(subscriberId, position);
+      if (position !== stored) await store.storeCheckpoint(subscriberId, position);
     }
   };
   return { done: run() };
