@@ -1,6 +1,7 @@
 // The Bus port: topics of keyed messages. At least once, ordered per key, an offset is
 // committed only after its handler succeeded, and a message that can never succeed
 // goes to a dead-letter topic with the reason instead of stalling its partition.
+// A consumer group seen for the first time starts from the oldest message kept.
 
 export type Headers = Record<string, string>;
 
@@ -31,11 +32,16 @@ export type ConsumeOptions = {
   maxAttempts?: number;
   /** First backoff delay in ms (default 100), doubled each attempt up to maxBackoffMs. */
   initialBackoffMs?: number;
+  /** Longest backoff delay in ms (default 5000). */
   maxBackoffMs?: number;
 };
 
 export type Consumer = {
-  /** Stop fetching new messages; the one in hand finishes. */
+  /**
+   * Stop fetching new messages; the one in hand finishes. A failure while paused does
+   * not count as an attempt: that message is tried again after resume() (a consumer
+   * pauses while Stripe's breaker is open instead of dead-lettering what it holds).
+   */
   pause(): void;
   resume(): void;
   /** Finish the message in hand, commit, disconnect. */
@@ -66,4 +72,8 @@ export const DEAD_LETTER_HEADERS = {
   partition: "x-dead-letter-partition",
   offset: "x-dead-letter-offset",
   attempts: "x-dead-letter-attempts",
+  /** The consumer group that gave up on it (several groups read one topic). */
+  group: "x-dead-letter-group",
+  /** PermanentFailure.details as JSON, e.g. the zod issues of a message that did not parse. */
+  details: "x-dead-letter-details",
 } as const;

@@ -2,6 +2,7 @@
 // outbox publisher and the consumers (documented in docs/asyncapi.yaml). Each message
 // is versioned; a consumer refuses (dead-letters) what does not parse.
 import { z } from "zod";
+import { type IncomingMessage, PermanentFailure } from "./bus.ts";
 
 export const TOPICS = {
   plans: "nudges.plans",
@@ -88,6 +89,8 @@ export const StripeWebhookReceivedEvent = envelope(
     stripeEventType: z.string().min(1),
     /** Stripe's `created`, whole seconds. */
     created: z.number().int(),
+    /** The Stripe object the event is about (data.object.id): the message key. */
+    objectId: id,
     /** The Stripe event as Stripe sent it. */
     event: z.looseObject({ id, type: z.string(), created: z.number(), data: z.looseObject({}) }),
   }),
@@ -108,3 +111,28 @@ export type IntegrationEventOf<T extends IntegrationEvent["type"]> = Extract<
   IntegrationEvent,
   { type: T }
 >;
+
+/**
+ * The message's value parsed with `schema`; a PermanentFailure carrying the zod issues
+ * when it is not JSON or does not match, so the bus dead-letters it at once.
+ */
+export const parseMessage = <S extends z.ZodType = typeof IntegrationEvent>(
+  message: IncomingMessage,
+  schema: S = IntegrationEvent as unknown as S,
+): z.infer<S> => {
+  const where = `message ${message.topic}/${message.partition}@${message.offset}`;
+  let json: unknown;
+  try {
+    json = JSON.parse(message.value);
+  } catch (error) {
+    throw new PermanentFailure(`${where} is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    throw new PermanentFailure(
+      `${where} does not match its schema: ${z.prettifyError(parsed.error)}`,
+      parsed.error.issues,
+    );
+  }
+  return parsed.data;
+};

@@ -1,0 +1,36 @@
+// A consumer in a process of its own, for the crash and SIGTERM tests of the bus
+// contract. Prints one JSON line per step; the test reads them and kills or signals it.
+//   consumer_process.ts '<backend json>' <group> <topic> hang|slow <value>
+// hang: the handler of <value> never returns (the test kills the process);
+// slow: the handler of <value> takes 500 ms (the test sends SIGTERM meanwhile).
+import type { Bus } from "../../../application/bus.ts";
+import { kafkaBus } from "../../../adapters/bus/kafka.ts";
+import { sqliteBus } from "../../../adapters/bus/sqlite.ts";
+import { stopOnSignals } from "../../../adapters/bus/shutdown.ts";
+
+export type Backend = { kind: "sqlite"; path: string } | { kind: "kafka"; brokers: string };
+
+const [backendJson, groupId, topic, mode, target] = Deno.args;
+const backend = JSON.parse(backendJson!) as Backend;
+const bus: Bus = backend.kind === "sqlite"
+  ? sqliteBus({ path: backend.path })
+  : kafkaBus({ brokers: backend.brokers.split(","), sessionTimeoutMs: 6000 });
+
+const say = (line: Record<string, unknown>) => console.log(JSON.stringify(line));
+
+const consumer = await bus.consume({
+  groupId: groupId!,
+  topics: [topic!],
+  handler: async ({ value, offset }) => {
+    say({ event: "handling", value, offset });
+    if (value === target && mode === "hang") await new Promise((r) => setTimeout(r, 3_600_000));
+    if (value === target && mode === "slow") await new Promise((r) => setTimeout(r, 500));
+    say({ event: "handled", value, offset });
+  },
+});
+stopOnSignals(async () => {
+  await consumer.stop();
+  await bus.close();
+  say({ event: "stopped" });
+});
+say({ event: "consuming" });

@@ -1,0 +1,18 @@
+// The bus contract against a real Kafka broker (KAFKA_BROKERS; `.ci/run` starts one with
+// tests/support/kafka_broker.ts).
+import { kafkaBus } from "../../../adapters/bus/kafka.ts";
+import { busContract } from "./bus_contract.ts";
+
+const brokers = Deno.env.get("KAFKA_BROKERS");
+if (!brokers) {
+  console.log(
+    "kafka_test.ts: skipped, KAFKA_BROKERS is not set (start a broker: deno task kafka start)",
+  );
+}
+
+busContract("kafka bus", () =>
+  Promise.resolve({
+    open: () => kafkaBus({ brokers: brokers!.split(","), sessionTimeoutMs: 6000 }),
+    backend: { kind: "kafka", brokers: brokers! },
+    cleanup: () => Promise.resolve(),
+  }), !brokers);
