@@ -1,0 +1,23 @@
+// The bearer token check. Both sides are hashed to the same length before a constant-time
+// compare, so neither the token's content nor its length leaks through response timing.
+import { createHash, timingSafeEqual } from "node:crypto";
+
+export type Authentication = "ok" | "missing" | "wrong";
+
+const digest = (text: string) => createHash("sha256").update(text).digest();
+
+export const bearerChecker = (token: string) => {
+  const expected = digest(token);
+  /** Checks an Authorization header (or connection parameter) value. */
+  return (authorization: string | null | undefined): Authentication => {
+    const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization ?? "");
+    if (!match) return authorization ? "wrong" : "missing";
+    return timingSafeEqual(digest(match[1]!), expected) ? "ok" : "wrong";
+  };
+};
+
+export const UNAUTHENTICATED_MESSAGE: Record<Exclude<Authentication, "ok">, string> = {
+  missing:
+    'mutations need an Authorization header: Bearer <PRODUCT_API_TOKEN> (over WebSocket: the connection_init payload { authorization: "Bearer …" })',
+  wrong: "the bearer token is not valid",
+};

@@ -1,0 +1,183 @@
+// Read-model store in one SQLite file (node:sqlite), one per product API process. The
+// documents of a batch and the checkpoint are written in one transaction, so after a crash
+// the file holds exactly the events up to its checkpoint. The file is disposable: it is
+// rebuilt from the event store when its schema is older than this code's. An exclusive
+// lock keeps a second process from projecting into the same file.
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { dirname } from "node:path";
+import {
+  type Change,
+  type Checkpoint,
+  type Collection,
+  COLLECTIONS,
+  NO_CHECKPOINT,
+  PARENT_FIELD,
+  parentOf,
+  type ReadModelStore,
+  type Views,
+} from "../../application/projections/read_model.ts";
+
+/** "NdgR": marks a SQLite file as a Nudges read model (PRAGMA application_id). */
+export const APPLICATION_ID = 0x4e646752;
+/** Bump when documents change shape: an older file is then rebuilt, not misread. */
+export const SCHEMA_VERSION = 1;
+
+export class ReadModelFileError extends Error {
+  override name = "ReadModelFileError";
+  constructor(readonly path: string, reason: string) {
+    super(`cannot use ${path} as the read model: ${reason}`);
+  }
+}
+
+const table = (collection: Collection) => `"rm_${collection}"`;
+
+const schema = () =>
+  [
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;",
+    // rowid order is first-stored order (an upsert keeps the rowid): lists come out in event order.
+    ...COLLECTIONS.map((c) =>
+      `CREATE TABLE ${table(c)} (id TEXT PRIMARY KEY, parent TEXT, doc TEXT NOT NULL);` +
+      (PARENT_FIELD[c] ? `CREATE INDEX "rm_${c}_parent" ON ${table(c)} (parent);` : "")
+    ),
+    `PRAGMA application_id = ${APPLICATION_ID};`,
+    `PRAGMA user_version = ${SCHEMA_VERSION};`,
+  ].join("\n");
+
+const pragma = (db: DatabaseSync, name: string): number =>
+  Number((db.prepare(`PRAGMA ${name}`).get() as Record<string, unknown>)[name]);
+
+const transaction = (db: DatabaseSync, body: () => void) => {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    body();
+    db.exec("COMMIT");
+  } catch (error) {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    throw error;
+  }
+};
+
+/** Creates the schema in a new file, or recreates it in a file of an older schema. */
+const prepareSchema = (db: DatabaseSync, path: string) => {
+  const applicationId = pragma(db, "application_id");
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
+    name: string;
+  }[];
+  if (applicationId === APPLICATION_ID && pragma(db, "user_version") === SCHEMA_VERSION) return;
+  if (applicationId !== APPLICATION_ID && (applicationId !== 0 || tables.length > 0)) {
+    throw new ReadModelFileError(path, "it is a SQLite database of something else; left unchanged");
+  }
+  transaction(db, () => {
+    for (const { name } of tables) db.exec(`DROP TABLE "${name.replaceAll('"', '""')}"`);
+    db.exec(schema());
+    db.prepare("INSERT INTO meta (key, value) VALUES ('subscriberId', ?)")
+      .run(`product-api-read-model-${crypto.randomUUID()}`);
+  });
+};
+
+/**
+ * Opens (creating when absent) the read model in the SQLite file at `path`. Throws
+ * ReadModelFileError when the file belongs to something else or another process has it open.
+ */
+export const sqliteReadModel = (path: string): ReadModelStore => {
+  Deno.mkdirSync(dirname(path), { recursive: true });
+  const db = new DatabaseSync(path);
+  try {
+    // Exclusive before WAL: the lock is held from the first access until close.
+    db.exec("PRAGMA locking_mode = EXCLUSIVE");
+    db.exec("PRAGMA journal_mode = WAL");
+    // A process crash loses no commit; a power loss may drop the last ones, checkpoint and
+    // documents together, which the projection then makes again.
+    db.exec("PRAGMA synchronous = NORMAL");
+    prepareSchema(db, path);
+    transaction(db, () => {}); // takes the exclusive lock now, not at the first commit
+  } catch (error) {
+    db.close();
+    if (error instanceof ReadModelFileError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ReadModelFileError(
+      path,
+      /locked|busy/i.test(message)
+        ? "another process has it open (each product API process needs its own read-model file)"
+        : message,
+    );
+  }
+
+  const each = <T>(make: (c: Collection) => T) =>
+    Object.fromEntries(COLLECTIONS.map((c) => [c, make(c)])) as Record<Collection, T>;
+  const statements = {
+    get: each((c) => db.prepare(`SELECT doc FROM ${table(c)} WHERE id = ?`)),
+    all: each((c) => db.prepare(`SELECT doc FROM ${table(c)} ORDER BY rowid`)),
+    children: each((c) =>
+      db.prepare(`SELECT doc FROM ${table(c)} WHERE parent = ? ORDER BY rowid`)
+    ),
+    put: each((c) =>
+      db.prepare(
+        `INSERT INTO ${table(c)} (id, parent, doc) VALUES (?, ?, ?) ` +
+          "ON CONFLICT (id) DO UPDATE SET parent = excluded.parent, doc = excluded.doc",
+      )
+    ),
+    clear: each((c) => db.prepare(`DELETE FROM ${table(c)}`)),
+    readMeta: db.prepare("SELECT value FROM meta WHERE key = ?"),
+    writeMeta: db.prepare(
+      "INSERT INTO meta (key, value) VALUES (?, ?) " +
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    ),
+  } satisfies Record<string, StatementSync | Record<Collection, StatementSync>>;
+
+  const meta = (key: string) =>
+    (statements.readMeta.get(key) as { value: string | null } | undefined)?.value ?? null;
+  const docs = <C extends Collection>(rows: unknown[]) =>
+    (rows as { doc: string }[]).map((row) => JSON.parse(row.doc) as Views[C]);
+  const writeCheckpoint = ({ position, eventId, streamId, revision }: Checkpoint) => {
+    statements.writeMeta.run("position", String(position));
+    statements.writeMeta.run("eventId", eventId);
+    statements.writeMeta.run("streamId", streamId ?? null);
+    statements.writeMeta.run("revision", revision === undefined ? null : String(revision));
+  };
+  const readCheckpoint = (): Checkpoint => {
+    const [streamId, revision] = [meta("streamId"), meta("revision")];
+    return {
+      position: Number(meta("position") ?? 0),
+      eventId: meta("eventId"),
+      ...(streamId === null ? {} : { streamId }),
+      ...(revision === null ? {} : { revision: Number(revision) }),
+    };
+  };
+
+  return {
+    subscriberId: meta("subscriberId")!,
+    get<C extends Collection>(collection: C, id: string): Views[C] | null {
+      const row = statements.get[collection].get(id) as { doc: string } | undefined;
+      return row ? JSON.parse(row.doc) : null;
+    },
+    list: <C extends Collection>(collection: C, parentId?: string) =>
+      docs<C>(
+        parentId === undefined
+          ? statements.all[collection].all()
+          : statements.children[collection].all(parentId),
+      ),
+    checkpoint: readCheckpoint,
+    commit(changes: readonly Change[], checkpoint: Checkpoint) {
+      // Serialised before the transaction: a document JSON cannot hold fails here, not midway.
+      const rows = changes.map(({ collection, doc }) =>
+        [collection, doc.id, parentOf(collection, doc), JSON.stringify(doc)] as const
+      );
+      transaction(db, () => {
+        for (const [collection, id, parent, doc] of rows) {
+          statements.put[collection].run(id, parent, doc);
+        }
+        writeCheckpoint(checkpoint);
+      });
+    },
+    reset() {
+      transaction(db, () => {
+        for (const collection of COLLECTIONS) statements.clear[collection].run();
+        writeCheckpoint(NO_CHECKPOINT);
+      });
+    },
+    close() {
+      if (db.isOpen) db.close();
+    },
+  };
+};

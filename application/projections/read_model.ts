@@ -1,0 +1,135 @@
+// The read-model port: the documents the projections keep for GraphQL, and where they are
+// stored. Reads are synchronous so a projection stays a pure fold over a view; a store
+// commits a batch of changes and the checkpoint that produced them as one unit, so a
+// restart resumes exactly after the last committed event.
+import type { Client } from "../../domain/client.ts";
+import type { PaymentConfirmation } from "../../domain/payment_confirmation.ts";
+import type { Plan } from "../../domain/plan.ts";
+import type { PlanSubscription } from "../../domain/plan_subscription.ts";
+import type { PriceTier } from "../../domain/price_tier.ts";
+
+/** A document is the aggregate's state and the revision of its stream that produced it. */
+type Versioned<T> = T & { version: number };
+
+export type PlanView = Versioned<Plan>;
+export type PriceTierView = Versioned<PriceTier>;
+export type ClientView = Versioned<Client>;
+export type PlanSubscriptionView = Versioned<PlanSubscription>;
+export type PaymentConfirmationView = Versioned<PaymentConfirmation>;
+
+export type Views = {
+  plans: PlanView;
+  priceTiers: PriceTierView;
+  clients: ClientView;
+  planSubscriptions: PlanSubscriptionView;
+  paymentConfirmations: PaymentConfirmationView;
+};
+export type Collection = keyof Views;
+export const COLLECTIONS: readonly Collection[] = [
+  "plans",
+  "priceTiers",
+  "clients",
+  "planSubscriptions",
+  "paymentConfirmations",
+];
+
+/** The field a collection can be listed by (a plan's tiers, a client's subscriptions). */
+export const PARENT_FIELD: { [C in Collection]?: keyof Views[C] & string } = {
+  priceTiers: "planId",
+  planSubscriptions: "clientId",
+};
+
+export const parentOf = <C extends Collection>(collection: C, doc: Views[C]): string | null => {
+  const field = PARENT_FIELD[collection];
+  return field === undefined ? null : (doc[field] as string | null) ?? null;
+};
+
+/** Insert or replace one document. Documents are never removed: deletion is a state. */
+export type Change = { [C in Collection]: { collection: C; doc: Views[C] } }[Collection];
+
+export type ReadView = {
+  get<C extends Collection>(collection: C, id: string): Views[C] | null;
+  /**
+   * Documents in the order they were first stored (which is event order); with `parentId`,
+   * only those whose parent field (PARENT_FIELD) is that id.
+   */
+  list<C extends Collection>(collection: C, parentId?: string): Views[C][];
+};
+
+/**
+ * The last event a store's documents include; position 0 when none. Its stream and revision
+ * let a restart check that the event store still holds that very event (readStream works
+ * alike in every store, where a global position may not be readable on its own).
+ */
+export type Checkpoint = {
+  position: number;
+  eventId: string | null;
+  streamId?: string;
+  revision?: number;
+};
+export const NO_CHECKPOINT: Checkpoint = { position: 0, eventId: null };
+
+export type ReadModelStore = ReadView & {
+  /** Names this store's subscription to the event store; unique per store. */
+  readonly subscriberId: string;
+  checkpoint(): Checkpoint;
+  /** Applies the changes in order and moves the checkpoint, all or nothing. */
+  commit(changes: readonly Change[], checkpoint: Checkpoint): void;
+  /** Forgets every document and the checkpoint, for a rebuild. */
+  reset(): void;
+  close(): void;
+};
+
+/** Pending changes over a base view: what a batch has changed, visible before it is committed. */
+export type Overlay = {
+  view: ReadView;
+  apply(changes: readonly Change[]): void;
+  /** The latest version of each changed document, in the order first changed. */
+  changes(): Change[];
+  size(): number;
+  clear(): void;
+};
+
+export const overlay = (base: ReadView): Overlay => {
+  const pending = new Map<Collection, Map<string, Views[Collection]>>();
+  const of = <C extends Collection>(c: C) => pending.get(c) as Map<string, Views[C]> | undefined;
+  let count = 0;
+  const view: ReadView = {
+    get: (collection, id) => of(collection)?.get(id) ?? base.get(collection, id),
+    list: (collection, parentId) => {
+      const mine = of(collection);
+      const listed = base.list(collection, parentId);
+      if (!mine) return listed;
+      const seen = new Set(listed.map((doc) => doc.id));
+      const matches = (doc: Views[typeof collection]) =>
+        parentId === undefined || parentOf(collection, doc) === parentId;
+      return [
+        ...listed.map((doc) => mine.get(doc.id) ?? doc).filter(matches),
+        ...[...mine.values()].filter((doc) => !seen.has(doc.id) && matches(doc)),
+      ];
+    },
+  };
+  return {
+    view,
+    apply(changes) {
+      for (const { collection, doc } of changes) {
+        let docs = pending.get(collection);
+        if (!docs) pending.set(collection, docs = new Map());
+        if (!docs.has(doc.id)) count++;
+        docs.set(doc.id, doc);
+      }
+    },
+    changes: () =>
+      [...pending].flatMap(([collection, docs]) =>
+        [...docs.values()].map((doc) => ({ collection, doc }) as Change)
+      ),
+    size: () => count,
+    clear() {
+      pending.clear();
+      count = 0;
+    },
+  };
+};
+
+/** A view with no documents. */
+export const emptyView: ReadView = { get: () => null, list: () => [] };

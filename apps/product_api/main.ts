@@ -1,0 +1,135 @@
+// The product API: GraphQL at /graphql, ops routes beside it. Composes the event store,
+// this process's own read model and its projector, and the GraphQL server.
+//   deno run --allow-net --allow-env --allow-read --allow-write apps/product_api/main.ts [--dev]
+import { join } from "node:path";
+import { randomId, systemClock } from "../../application/clock.ts";
+import type { EventStore } from "../../application/event_store.ts";
+import type { Logger } from "../../application/logger.ts";
+import { type Projector, startProjector } from "../../application/projections/projector.ts";
+import type { ReadModelStore } from "../../application/projections/read_model.ts";
+import { sqliteEventStore } from "../../adapters/eventstore/sqlite.ts";
+import { GRAPHQL_PATH, graphqlServer, type Limits } from "../../adapters/graphql/server.ts";
+import { opsHandler } from "../../adapters/http/ops.ts";
+import { jsonLogger } from "../../adapters/observability/json_logger.ts";
+import { prometheusRegistry } from "../../adapters/observability/prometheus.ts";
+import { sqliteReadModel } from "../../adapters/readmodel/sqlite.ts";
+import { type Config, ConfigError, loadConfig } from "../config.ts";
+
+export type ProductApiOptions = {
+  config: Config;
+  /**
+   * Default: EventStoreDB at EVENTSTORE_CONNECTION_STRING, else the SQLite event store at
+   * DATA_DIR/events.sqlite (either closed with the API).
+   */
+  store?: EventStore;
+  /** Default: DATA_DIR/read_model-<port>.sqlite, one file per process (closed with the API). */
+  readModel?: ReadModelStore;
+  logger?: Logger;
+  hostname?: string;
+  /** Default: config.productApiPort; 0 picks a free port. */
+  port?: number;
+  limits?: Partial<Limits>;
+};
+
+export type ProductApi = {
+  /** Where GraphQL is served, e.g. http://127.0.0.1:4000/graphql. */
+  url: string;
+  port: number;
+  projector: Projector;
+  close(): Promise<void>;
+};
+
+export const startProductApi = async (options: ProductApiOptions): Promise<ProductApi> => {
+  const { config } = options;
+  const port = options.port ?? config.productApiPort;
+  const logger = options.logger ??
+    jsonLogger({ secrets: [config.productApiToken, config.webhooksApiKey] })
+      .with({ app: "product_api" });
+  // The EventStoreDB client is loaded only when configured: it is large.
+  const store = options.store ??
+    (config.eventStoreConnectionString === null
+      ? sqliteEventStore(join(config.dataDir, "events.sqlite"), { clock: systemClock })
+      : (await import("../../adapters/eventstore/esdb.ts"))
+        .esdbEventStore(config.eventStoreConnectionString, { logger }));
+  const readModel = options.readModel ??
+    sqliteReadModel(join(config.dataDir, `read_model-${port}.sqlite`));
+  const metrics = prometheusRegistry();
+  const projector = startProjector({ store, readModel, logger, metrics });
+  const graphql = graphqlServer({
+    store,
+    projector,
+    clock: systemClock,
+    newId: randomId,
+    logger,
+    metrics,
+    token: config.productApiToken,
+    limits: options.limits,
+  });
+  const ops = opsHandler({
+    checks: [
+      { name: "eventStore", check: () => store.readAll({ limit: 1 }) },
+      {
+        name: "readModel",
+        check: () => {
+          const status = projector.status();
+          if (status !== "live") throw new Error(status);
+          return Promise.resolve();
+        },
+      },
+    ],
+    metrics: () => metrics.render(),
+  });
+
+  const release = async () => {
+    graphql.close();
+    await projector.stop();
+    if (!options.readModel) readModel.close();
+    if (!options.store) await store.close();
+  };
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve(
+      { hostname: options.hostname ?? "0.0.0.0", port, onListen: () => {} },
+      async (request) =>
+        await ops(request) ?? await graphql.handle(request) ??
+          new Response("not found", { status: 404 }),
+    );
+  } catch (error) {
+    await release(); // the port is taken, say: leave nothing open behind
+    throw error;
+  }
+  const host = server.addr.hostname === "0.0.0.0" ? "127.0.0.1" : server.addr.hostname;
+  const url = `http://${host}:${server.addr.port}${GRAPHQL_PATH}`;
+  logger.info("product API listening", { url });
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port: server.addr.port,
+    projector,
+    close: () =>
+      closing ??= (async () => {
+        graphql.close();
+        await server.shutdown();
+        await release();
+      })(),
+  };
+};
+
+if (import.meta.main) {
+  try {
+    const dev = Deno.args.includes("--dev");
+    const config = loadConfig(Deno.env.toObject(), { dev, required: ["PRODUCT_API_TOKEN"] });
+    for (const [name, value] of Object.entries(config.madeUp)) {
+      console.log(`dev mode: ${name}=${value}`);
+    }
+    const api = await startProductApi({ config });
+    const stop = () => api.close().then(() => Deno.exit(0));
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`product API: ${error.message}`);
+    Deno.exit(1);
+  }
+}

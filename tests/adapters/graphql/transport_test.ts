@@ -1,0 +1,70 @@
+import assert from "node:assert/strict";
+import { serverAudits } from "graphql-http";
+import { harness, serve, withApi } from "./harness.ts";
+
+Deno.test("graphql-http's audit suite passes every MUST audit", async () => {
+  const api = harness();
+  try {
+    await serve(api, async (url) => {
+      const failed: string[] = [];
+      const audits = serverAudits({ url });
+      assert.ok(audits.filter((a) => a.name.startsWith("MUST")).length >= 10);
+      for (const audit of audits) {
+        const result = await audit.fn();
+        if (result.status === "ok") continue;
+        await result.response.body?.cancel();
+        if (audit.name.startsWith("MUST")) failed.push(`${audit.name}: ${result.reason}`);
+        else console.log(`audit ${result.status}: ${audit.name}: ${result.reason}`);
+      }
+      assert.deepEqual(failed, []);
+    });
+  } finally {
+    await api.close();
+  }
+});
+
+Deno.test(
+  "a browser asking for /graphql gets GraphiQL pointed at this endpoint",
+  withApi(async (api) => {
+    const page = await api.request({
+      method: "GET",
+      headers: { accept: "text/html,application/xhtml+xml,*/*;q=0.8" },
+    });
+    assert.equal(page.status, 200);
+    assert.equal(page.headers.get("content-type"), "text/html; charset=utf-8");
+    assert.match(page.body, /graphiql@3\.8\.3\/graphiql\.min\.js/);
+    assert.match(page.body, /GraphiQL\.createFetcher\(\{\s*url,/);
+    // A GraphQL client sending a GET query gets JSON even if it also accepts HTML.
+    const query = await api.request({
+      url: `http://localhost/graphql?query=${encodeURIComponent("{ __typename }")}`,
+      method: "GET",
+      headers: { accept: "application/json, text/html" },
+    });
+    assert.deepEqual(query.body, { data: { __typename: "Query" } });
+  }),
+);
+
+Deno.test(
+  "a mutation over GET is refused: GET is for queries only",
+  withApi(async (api) => {
+    const mutation = encodeURIComponent(`mutation { createPlan(input: { name: "Gold" }) { id } }`);
+    const reply = await api.request({
+      url: `http://localhost/graphql?query=${mutation}`,
+      method: "GET",
+      headers: {
+        accept: "application/graphql-response+json",
+        authorization: "Bearer test-token-0123456789abcdef",
+      },
+    });
+    assert.equal(reply.status, 405);
+    assert.equal((await api.store.readAll()).length, 0);
+  }),
+);
+
+Deno.test(
+  "other paths are not the GraphQL server's",
+  withApi(async (api) => {
+    assert.equal(await api.server.handle(new Request("http://localhost/graphql/x")), null);
+    assert.equal(await api.server.handle(new Request("http://localhost/")), null);
+  }),
+);

@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { ReadModelFileError, sqliteReadModel } from "../../../adapters/readmodel/sqlite.ts";
+import type { PlanView } from "../../../application/projections/read_model.ts";
+import { readModelContract } from "./read_model_contract.ts";
+
+readModelContract("sqliteReadModel", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "read_model_" });
+  const store = sqliteReadModel(`${dir}/read_model.sqlite`);
+  return {
+    ...store,
+    close() {
+      store.close();
+      Deno.removeSync(dir, { recursive: true });
+    },
+  };
+});
+
+const inTempDir = (body: (dir: string) => void) => {
+  const dir = Deno.makeTempDirSync({ prefix: "read_model_" });
+  try {
+    body(dir);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+};
+
+const plan = (id: string) => ({ id, name: id, version: 0 }) as unknown as PlanView;
+
+Deno.test("sqliteReadModel() keeps documents, checkpoint and subscriber id across reopening", () =>
+  inTempDir((dir) => {
+    const path = `${dir}/nested/read_model.sqlite`;
+    const first = sqliteReadModel(path);
+    first.commit([{ collection: "plans", doc: plan("p1") }], { position: 5, eventId: "e5" });
+    const id = first.subscriberId;
+    first.close();
+
+    const again = sqliteReadModel(path);
+    try {
+      assert.deepEqual(again.get("plans", "p1"), plan("p1"));
+      assert.deepEqual(again.checkpoint(), { position: 5, eventId: "e5" });
+      assert.equal(again.subscriberId, id);
+    } finally {
+      again.close();
+    }
+  }));
+
+Deno.test("sqliteReadModel() refuses a file another store has open", () =>
+  inTempDir((dir) => {
+    const path = `${dir}/read_model.sqlite`;
+    const first = sqliteReadModel(path);
+    try {
+      assert.throws(() => sqliteReadModel(path), ReadModelFileError, "another process");
+    } finally {
+      first.close();
+    }
+  }));
+
+Deno.test("sqliteReadModel() leaves another application's SQLite file as it was", () =>
+  inTempDir((dir) => {
+    const path = `${dir}/other.sqlite`;
+    const other = new DatabaseSync(path);
+    other.exec("CREATE TABLE precious (x); INSERT INTO precious VALUES (42);");
+    other.close();
+    assert.throws(() => sqliteReadModel(path), ReadModelFileError, "something else");
+    const check = new DatabaseSync(path);
+    assert.deepEqual({ ...check.prepare("SELECT x FROM precious").get() }, { x: 42 });
+    check.close();
+  }));
+
+Deno.test("sqliteReadModel() rebuilds a file of an older schema from checkpoint 0", () =>
+  inTempDir((dir) => {
+    const path = `${dir}/read_model.sqlite`;
+    const first = sqliteReadModel(path);
+    first.commit([{ collection: "plans", doc: plan("p1") }], { position: 5, eventId: "e5" });
+    first.close();
+    const raw = new DatabaseSync(path);
+    raw.exec("PRAGMA user_version = 0");
+    raw.close();
+
+    const again = sqliteReadModel(path);
+    try {
+      assert.deepEqual(again.checkpoint(), { position: 0, eventId: null });
+      assert.deepEqual(again.list("plans"), []);
+    } finally {
+      again.close();
+    }
+  }));

@@ -1,0 +1,297 @@
+import assert from "node:assert/strict";
+import { createClient } from "graphql-ws";
+import { sqliteEventStore } from "../../../adapters/eventstore/sqlite.ts";
+import { silentLogger } from "../../../application/logger.ts";
+import { sqliteReadModel } from "../../../adapters/readmodel/sqlite.ts";
+import { handleCommand } from "../../../application/command_handler.ts";
+import { planDecider, planStream } from "../../../domain/plan.ts";
+import { loadConfig } from "../../../apps/config.ts";
+import { type ProductApi, startProductApi } from "../../../apps/product_api/main.ts";
+import { settlesWithin } from "../../adapters/graphql/harness.ts";
+
+const TOKEN = "product-api-test-token-0123456789";
+const MAIN = new URL("../../../apps/product_api/main.ts", import.meta.url).pathname;
+
+const inTempDir = async (body: (dir: string) => Promise<void>) => {
+  const dir = await Deno.makeTempDir({ prefix: "product_api_" });
+  try {
+    await body(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+};
+
+const start = (dataDir: string, extra: Partial<Parameters<typeof startProductApi>[0]> = {}) =>
+  startProductApi({
+    config: loadConfig({ PRODUCT_API_TOKEN: TOKEN, DATA_DIR: dataDir }, { dev: false }),
+    logger: silentLogger,
+    hostname: "127.0.0.1",
+    port: 0,
+    ...extra,
+  });
+
+/** Polls `condition` until it holds (for things that happen in another process). */
+const until = async (condition: () => Promise<boolean>) => {
+  while (!(await condition().catch(() => false))) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+};
+
+const post = async (api: ProductApi, query: string, token: string | null = TOKEN) => {
+  const response = await fetch(api.url, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify({ query }),
+  });
+  const body = await response.json();
+  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  return body.data;
+};
+
+Deno.test("the served schema keeps the public contract (contract_check.ts exits 0)", () =>
+  inTempDir(async (dir) => {
+    const api = await start(dir);
+    try {
+      const check = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "/work/shared/tools/contract_check.ts", api.url],
+        env: { PRODUCT_API_TOKEN: TOKEN, NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const out = new TextDecoder().decode(check.stdout) + new TextDecoder().decode(check.stderr);
+      assert.equal(check.code, 0, out);
+      assert.match(out, /no breaking changes/);
+    } finally {
+      await api.close();
+    }
+  }));
+
+Deno.test("the product API answers /healthz, /readyz and /metrics beside /graphql", () =>
+  inTempDir(async (dir) => {
+    const api = await start(dir);
+    try {
+      const base = api.url.replace(/\/graphql$/, "");
+      assert.deepEqual(await (await fetch(`${base}/healthz`)).json(), { status: "ok" });
+      // Ready once the read model has caught up with the store.
+      await until(async () => {
+        const response = await fetch(`${base}/readyz`);
+        await response.body?.cancel();
+        return response.ok;
+      });
+      const ready = await fetch(`${base}/readyz`);
+      assert.deepEqual(await ready.json(), {
+        status: "ready",
+        checks: { eventStore: "ok", readModel: "ok" },
+      });
+      await post(api, `mutation { createPlan(input: { name: "Gold" }) { id } }`);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      assert.match(metrics, /graphql_requests_total\{status="200"\} 1/);
+      assert.match(metrics, /projection_position 1/);
+      const missing = await fetch(`${base}/nothing`);
+      await missing.body?.cancel();
+      assert.equal(missing.status, 404);
+    } finally {
+      await api.close();
+    }
+  }));
+
+Deno.test("a restarted product API has everything it had, nothing twice", () =>
+  inTempDir(async (dir) => {
+    const first = await start(dir);
+    try {
+      await post(first, `mutation { createPlan(input: { name: "Gold" }) { id } }`);
+      await post(first, `mutation { createPlan(input: { name: "Silver" }) { id } }`);
+    } finally {
+      await first.close();
+    }
+    const second = await start(dir);
+    try {
+      await post(second, `mutation { createPlan(input: { name: "Bronze" }) { id } }`);
+      const { plans } = await post(second, `{ plans { name version } }`, null);
+      assert.deepEqual(plans, [
+        { name: "Gold", version: 0 },
+        { name: "Silver", version: 0 },
+        { name: "Bronze", version: 0 },
+      ]);
+      assert.equal(second.projector.position(), 3);
+    } finally {
+      await second.close();
+    }
+  }));
+
+Deno.test("a product API that cannot take its port fails at start and leaves nothing open", () =>
+  inTempDir(async (dir) => {
+    const running = await start(dir);
+    try {
+      await assert.rejects(
+        start(`${dir}/other`, { port: running.port }),
+        Deno.errors.AddrInUse,
+      );
+    } finally {
+      await running.close();
+    }
+  }));
+
+Deno.test("a killed product API process restarts with every committed write", () =>
+  inTempDir(async (dir) => {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    listener.close();
+    const spawn = () =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", MAIN],
+        env: { PRODUCT_API_TOKEN: TOKEN, DATA_DIR: dir, PRODUCT_API_PORT: String(port) },
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+    const url = `http://127.0.0.1:${port}/graphql`;
+    const api = { url } as ProductApi;
+    const whenUp = () =>
+      until(async () => {
+        const response = await fetch(url.replace("/graphql", "/readyz"));
+        await response.body?.cancel();
+        return response.ok;
+      });
+
+    const first = spawn();
+    await whenUp();
+    const created = [];
+    for (const name of ["A", "B", "C"]) {
+      created.push(
+        (await post(api, `mutation { createPlan(input: { name: "${name}" }) { id } }`)).createPlan
+          .id,
+      );
+    }
+    first.kill("SIGKILL");
+    await first.status;
+
+    const second = spawn();
+    try {
+      await whenUp();
+      const { plans } = await post(api, `{ plans { id name } }`, null);
+      assert.deepEqual(plans.map((p: { id: string }) => p.id), created);
+    } finally {
+      second.kill("SIGTERM");
+      await second.status;
+    }
+  }));
+
+Deno.test("outside dev mode the product API refuses to start without PRODUCT_API_TOKEN", async () => {
+  const run = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", MAIN],
+    env: { PRODUCT_API_TOKEN: "", DATA_DIR: "/nonexistent/never-created" },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(run.code, 1);
+  assert.match(
+    new TextDecoder().decode(run.stderr),
+    /missing required environment variable\(s\): PRODUCT_API_TOKEN/,
+  );
+});
+
+Deno.test("onPlanUpdated reaches subscribers of another process when the consumer links the plan", () =>
+  inTempDir(async (dir) => {
+    // Two API processes over one shared event store, each with its own read model.
+    const readModels = [sqliteReadModel(`${dir}/a.sqlite`), sqliteReadModel(`${dir}/b.sqlite`)];
+    const a = await start(dir, { readModel: readModels[0] });
+    const b = await start(dir, { readModel: readModels[1] });
+    const consumer = sqliteEventStore(`${dir}/events.sqlite`);
+    const client = createClient({
+      url: a.url.replace(/^http/, "ws"),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      lazy: false,
+      onNonLazyError: () => {},
+    });
+    const closed = new Promise((resolve) => client.on("closed", resolve));
+    try {
+      const { createPlan } = await post(
+        b,
+        `mutation { createPlan(input: { name: "Gold" }) { id } }`,
+      );
+      const updates = client.iterate<
+        { onPlanUpdated: { name: string; stripeProductId: string | null } }
+      >({
+        query: `subscription($id: ID) { onPlanUpdated(id: $id) { name stripeProductId } }`,
+        variables: { id: createPlan.id },
+      });
+      const first = updates.next();
+      // Renamed through B until A's subscriber hears of it: then it is live.
+      for (let n = 1;; n++) {
+        await post(
+          b,
+          `mutation { updatePlan(input: { id: "${createPlan.id}", name: "Gold ${n}" }) { id } }`,
+        );
+        if (await settlesWithin(first, 100)) break;
+      }
+      await handleCommand(consumer, planDecider, planStream(createPlan.id), {
+        type: "LinkStripeProduct",
+        data: { planId: createPlan.id, at: new Date().toISOString(), stripeProductId: "prod_X" },
+      }, {
+        metadata: {
+          correlationId: "c",
+          causationId: "c",
+          cause: { kind: "system", reason: "test" },
+        },
+        newEventId: () => crypto.randomUUID(),
+      });
+      for await (const { data } of updates) {
+        if (data?.onPlanUpdated.stripeProductId) {
+          assert.equal(data.onPlanUpdated.stripeProductId, "prod_X");
+          break;
+        }
+      }
+    } finally {
+      await client.dispose();
+      await closed;
+      await a.close();
+      await b.close();
+      await consumer.close();
+      for (const readModel of readModels) readModel.close();
+    }
+  }));
+
+const esdb = Deno.env.get("EVENTSTORE_CONNECTION_STRING");
+if (!esdb) {
+  console.log(
+    "main_test.ts: skipped the product API over EventStoreDB: EVENTSTORE_CONNECTION_STRING is not set",
+  );
+}
+
+Deno.test({
+  name: "over EventStoreDB the product API answers its mutations from its projection",
+  ignore: !esdb,
+  fn: () =>
+    inTempDir(async (dir) => {
+      const api = await startProductApi({
+        config: loadConfig({
+          PRODUCT_API_TOKEN: TOKEN,
+          DATA_DIR: dir,
+          EVENTSTORE_CONNECTION_STRING: esdb,
+        }, { dev: false }),
+        logger: silentLogger,
+        hostname: "127.0.0.1",
+        port: 0,
+      });
+      try {
+        const name = `Plan ${crypto.randomUUID()}`;
+        const { createPlan } = await post(
+          api,
+          `mutation { createPlan(input: { name: "${name}" }) { id name version } }`,
+        );
+        assert.deepEqual({ name: createPlan.name, version: createPlan.version }, {
+          name,
+          version: 0,
+        });
+        const { plan } = await post(api, `{ plan(id: "${createPlan.id}") { name } }`, null);
+        assert.equal(plan.name, name);
+      } finally {
+        await api.close();
+      }
+    }),
+});
