@@ -15,6 +15,8 @@ export type Config = {
   dataDir: string;
   productApiPort: number;
   webhooksPort: number;
+  /** Where the Kafka consumer app answers /healthz, /readyz and /metrics. */
+  consumerPort: number;
   /** Names of the secrets made up for dev mode, with their values, to print at start. */
   madeUp: Record<string, string>;
 };
@@ -45,6 +47,7 @@ const Env = z.object({
   DATA_DIR: z.string().min(1).default("./data"),
   PRODUCT_API_PORT: port("PRODUCT_API_PORT", 4000),
   WEBHOOKS_PORT: port("WEBHOOKS_PORT", 7071),
+  KAFKA_CONSUMER_PORT: port("KAFKA_CONSUMER_PORT", 7072),
 });
 
 export class ConfigError extends Error {
@@ -98,6 +101,7 @@ export const loadConfig = (
     dataDir: e.DATA_DIR,
     productApiPort: e.PRODUCT_API_PORT,
     webhooksPort: e.WEBHOOKS_PORT,
+    consumerPort: e.KAFKA_CONSUMER_PORT,
     madeUp,
   };
 };

@@ -7,13 +7,13 @@ import type { EventStore } from "../../application/event_store.ts";
 import type { Logger } from "../../application/logger.ts";
 import { type Projector, startProjector } from "../../application/projections/projector.ts";
 import type { ReadModelStore } from "../../application/projections/read_model.ts";
-import { sqliteEventStore } from "../../adapters/eventstore/sqlite.ts";
 import { GRAPHQL_PATH, graphqlServer, type Limits } from "../../adapters/graphql/server.ts";
 import { opsHandler } from "../../adapters/http/ops.ts";
 import { jsonLogger } from "../../adapters/observability/json_logger.ts";
 import { prometheusRegistry } from "../../adapters/observability/prometheus.ts";
 import { sqliteReadModel } from "../../adapters/readmodel/sqlite.ts";
 import { type Config, ConfigError, loadConfig } from "../config.ts";
+import { openEventStore, storeCheck } from "../infrastructure.ts";
 
 export type ProductApiOptions = {
   config: Config;
@@ -45,12 +45,7 @@ export const startProductApi = async (options: ProductApiOptions): Promise<Produ
   const logger = options.logger ??
     jsonLogger({ secrets: [config.productApiToken, config.webhooksApiKey] })
       .with({ app: "product_api" });
-  // The EventStoreDB client is loaded only when configured: it is large.
-  const store = options.store ??
-    (config.eventStoreConnectionString === null
-      ? sqliteEventStore(join(config.dataDir, "events.sqlite"), { clock: systemClock })
-      : (await import("../../adapters/eventstore/esdb.ts"))
-        .esdbEventStore(config.eventStoreConnectionString, { logger }));
+  const store = options.store ?? await openEventStore(config, logger);
   const readModel = options.readModel ??
     sqliteReadModel(join(config.dataDir, `read_model-${port}.sqlite`));
   const metrics = prometheusRegistry();
@@ -67,7 +62,7 @@ export const startProductApi = async (options: ProductApiOptions): Promise<Produ
   });
   const ops = opsHandler({
     checks: [
-      { name: "eventStore", check: () => store.readAll({ limit: 1 }) },
+      storeCheck(store),
       {
         name: "readModel",
         check: () => {

@@ -1,0 +1,189 @@
+// Transient Stripe faults, handled with cockatiel: each call is retried (3 attempts in all,
+// exponential backoff, at least as long as a 429's Retry-After) inside a circuit breaker
+// that opens after 5 consecutive failed calls and lets one trial call through after a
+// cooldown. Permanent refusals pass straight through. An optional throttle spaces calls
+// out so that a burst of work stays under Stripe's rate limit instead of collecting 429s.
+import {
+  BrokenCircuitError,
+  circuitBreaker,
+  CircuitState,
+  ConsecutiveBreaker,
+  handleWhen,
+  type IBackoff,
+  type IRetryBackoffContext,
+  retry,
+} from "cockatiel";
+import type { Metrics } from "../../application/metrics.ts";
+import {
+  type CircuitState as State,
+  type StripeCircuit,
+  type StripeGateway,
+  StripeUnavailableError,
+  TransientStripeError,
+} from "../../application/stripe_gateway.ts";
+
+export type ResilienceOptions = {
+  /** Calls in all, the first included (default 3). */
+  attempts?: number;
+  /** First backoff (default 200 ms), doubled at each retry, with jitter. */
+  initialDelayMs?: number;
+  /** Longest single wait, Retry-After included (default 10 s). */
+  maxDelayMs?: number;
+  /** Consecutive failed calls that open the breaker (default 5). */
+  consecutiveFailures?: number;
+  /** How long the breaker stays open before a trial call (default 30 s). */
+  halfOpenAfterMs?: number;
+  /** Client-side throttle in calls per second; null for none (default). */
+  requestsPerSecond?: number | null;
+  metrics?: Metrics;
+  /** Told of each retry before its backoff: for logs, and for tests of the backoff. */
+  onRetry?: (retry: { attempt: number; delayMs: number; error: unknown }) => void;
+};
+
+export type ResilientStripe = { gateway: StripeGateway; circuit: StripeCircuit; dispose(): void };
+
+// Rate limits and lock timeouts mean Stripe is up and answering: they are retried but
+// do not count towards opening the breaker.
+const countsAsOutage = (error: Error) =>
+  error instanceof TransientStripeError &&
+  ["network", "server", "authentication"].includes(error.reason);
+
+const retryable = (error: Error) =>
+  error instanceof TransientStripeError && !(error instanceof StripeUnavailableError);
+
+const STATE_NAMES: Record<CircuitState, State> = {
+  [CircuitState.Closed]: "closed",
+  [CircuitState.Open]: "open",
+  [CircuitState.HalfOpen]: "half-open",
+  [CircuitState.Isolated]: "open",
+};
+const STATE_VALUES: Record<State, number> = { closed: 0, open: 1, "half-open": 2 };
+
+/**
+ * A token bucket: `perSecond` calls a second on average, in bursts of a tenth of a
+ * second's worth at most, so a moment without work does not waste the slots after it.
+ */
+const throttle = (perSecond: number | null | undefined) => {
+  if (!perSecond) return () => Promise.resolve();
+  const spacing = 1000 / perSecond;
+  const burst = Math.max(1, Math.floor(perSecond / 10)) * spacing;
+  // The time the next call may start; it never lags the clock by more than a burst.
+  let next = 0;
+  return () => {
+    const now = performance.now();
+    const at = Math.max(now - burst + spacing, next);
+    next = at + spacing;
+    return at <= now ? Promise.resolve() : new Promise<void>((r) => setTimeout(r, at - now));
+  };
+};
+
+/** Stripe's basic rate limit for a key, per second: 100 live, 25 in test mode. */
+export const stripeRateLimit = (apiKey: string): number => /^(sk|rk)_live_/.test(apiKey) ? 100 : 25;
+
+export const resilientGateway = (
+  inner: StripeGateway,
+  options: ResilienceOptions = {},
+): ResilientStripe => {
+  const {
+    attempts = 3,
+    initialDelayMs = 200,
+    maxDelayMs = 10_000,
+    consecutiveFailures = 5,
+    halfOpenAfterMs = 30_000,
+    metrics,
+  } = options;
+  const wait = throttle(options.requestsPerSecond);
+
+  const delayFor = (context: IRetryBackoffContext<unknown>): number => {
+    const exponential = initialDelayMs * 2 ** (context.attempt - 1) * (0.5 + Math.random() / 2);
+    const error = "error" in context.result ? context.result.error : undefined;
+    const asked = error instanceof TransientStripeError ? error.retryAfterMs ?? 0 : 0;
+    return Math.min(maxDelayMs, Math.max(exponential, asked));
+  };
+  const backoffOf = (duration: number): IBackoff<IRetryBackoffContext<unknown>> => ({
+    duration,
+    next: (context) => backoffOf(delayFor(context)),
+  });
+  const retries = retry(handleWhen(retryable), {
+    maxAttempts: attempts - 1,
+    backoff: { next: (context) => backoffOf(delayFor(context)) },
+  });
+  const breaker = circuitBreaker(handleWhen(countsAsOutage), {
+    breaker: new ConsecutiveBreaker(consecutiveFailures),
+    halfOpenAfter: halfOpenAfterMs,
+  });
+
+  let openedAt = 0;
+  const stateGauge = metrics?.gauge(
+    "stripe_circuit_state",
+    "The Stripe circuit breaker: 0 closed, 1 open (calls paused), 2 half-open (trial call).",
+  );
+  const calls = metrics?.counter("stripe_calls_total", "Stripe calls by operation and outcome.");
+  const retried = metrics?.counter("stripe_retries_total", "Stripe calls retried, by reason.");
+  const seconds = metrics?.histogram(
+    "stripe_call_duration_seconds",
+    "Duration of single Stripe calls, retries not included.",
+  );
+  stateGauge?.set(0);
+  const subscriptions = [
+    breaker.onBreak(() => openedAt = Date.now()),
+    breaker.onStateChange((state) => stateGauge?.set(STATE_VALUES[STATE_NAMES[state]])),
+    retries.onRetry((event) => {
+      const error = "error" in event ? event.error : undefined;
+      retried?.inc({ reason: error instanceof TransientStripeError ? error.reason : "other" });
+      options.onRetry?.({ attempt: event.attempt, delayMs: event.delay, error });
+    }),
+  ];
+
+  const guarded = <A extends unknown[]>(
+    operation: string,
+    call: (...args: A) => Promise<string>,
+  ) =>
+  (...args: A): Promise<string> =>
+    retries.execute(async () => {
+      try {
+        return await breaker.execute(async () => {
+          await wait();
+          const started = performance.now();
+          try {
+            const id = await call(...args);
+            calls?.inc({ operation, outcome: "ok" });
+            return id;
+          } catch (error) {
+            const outcome = error instanceof TransientStripeError ? "transient" : "permanent";
+            calls?.inc({ operation, outcome });
+            throw error;
+          } finally {
+            seconds?.observe((performance.now() - started) / 1000, { operation });
+          }
+        });
+      } catch (error) {
+        if (!(error instanceof BrokenCircuitError)) throw error;
+        calls?.inc({ operation, outcome: "rejected" });
+        throw new StripeUnavailableError(Math.max(1, openedAt + halfOpenAfterMs - Date.now()));
+      }
+    });
+
+  const listen =
+    (event: typeof breaker.onBreak | typeof breaker.onReset) =>
+    (listener: (cooldownMs: number) => void) => {
+      const subscription = event(() => listener(halfOpenAfterMs));
+      return () => subscription.dispose();
+    };
+
+  return {
+    gateway: {
+      createProduct: guarded("createProduct", inner.createProduct.bind(inner)),
+      updateProduct: guarded("updateProduct", inner.updateProduct.bind(inner)),
+      createPrice: guarded("createPrice", inner.createPrice.bind(inner)),
+      archivePrice: guarded("archivePrice", inner.archivePrice.bind(inner)),
+      createCustomer: guarded("createCustomer", inner.createCustomer.bind(inner)),
+    },
+    circuit: {
+      state: () => STATE_NAMES[breaker.state],
+      onBreak: listen(breaker.onBreak),
+      onReset: listen(breaker.onReset),
+    },
+    dispose: () => subscriptions.forEach((s) => s.dispose()),
+  };
+};

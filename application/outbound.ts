@@ -1,0 +1,297 @@
+// Outbound sync (the seed's StripeService): integration events from the bus become Stripe
+// calls, and what Stripe answers is recorded on the Nudges object: the link to its
+// Stripe twin, or FAILED with Stripe's message when Stripe refuses for good.
+//
+// Exactly once, though the bus delivers at least once: each call's idempotency key and
+// each recorded event's id derive from the causing event's id, and an object that is
+// linked already (or whose outcome for this event is recorded) is not sent again.
+import { clientDecider, clientStream } from "../domain/client.ts";
+import { type Decider, DomainError, fold } from "../domain/decider.ts";
+import { type Plan, planDecider, planStream } from "../domain/plan.ts";
+import { priceTierDecider, priceTierStream } from "../domain/price_tier.ts";
+import { type IncomingMessage, type MessageHandler, PermanentFailure } from "./bus.ts";
+import { type Clock, nameBasedId } from "./clock.ts";
+import { type Event, handleCommand } from "./command_handler.ts";
+import type { EventStore } from "./event_store.ts";
+import {
+  HEADERS,
+  type IntegrationEvent,
+  type IntegrationEventOf,
+  parseMessage,
+} from "./integration_events.ts";
+import { type Logger, silentLogger } from "./logger.ts";
+import {
+  idempotencyKeyFor,
+  PermanentStripeError,
+  type ProductChanges,
+  type StripeGateway,
+} from "./stripe_gateway.ts";
+
+export type OutboundDeps = {
+  store: EventStore;
+  gateway: StripeGateway;
+  clock: Clock;
+  logger?: Logger;
+};
+
+/** The object this event needs is not in Stripe yet: the bus retries the message later. */
+export class NotInStripeYet extends Error {
+  override name = "NotInStripeYet";
+}
+
+type Ctx = OutboundDeps & { message: IncomingMessage; event: IntegrationEvent; logger: Logger };
+
+type Loaded<S> = { state: S; recordedIds: Set<string> };
+
+const load = async <C, E extends Event, S>(
+  store: EventStore,
+  decider: Decider<C, E, S>,
+  streamId: string,
+): Promise<Loaded<S>> => {
+  const recorded = await store.readStream(streamId);
+  return {
+    state: fold(decider, recorded.map((e) => ({ type: e.type, data: e.data }) as E)),
+    recordedIds: new Set(recorded.map((e) => e.metadata.eventId)),
+  };
+};
+
+/** The id of the event that records this causing event's outcome on `streamId`. */
+const outcomeId = (ctx: Ctx, streamId: string, outcome: "link" | "failed") =>
+  nameBasedId("outbound", `${ctx.event.eventId}|${streamId}|${outcome}`);
+
+const handledAlready = async (ctx: Ctx, streamId: string, loaded: Loaded<unknown>) =>
+  loaded.recordedIds.has(await outcomeId(ctx, streamId, "link")) ||
+  loaded.recordedIds.has(await outcomeId(ctx, streamId, "failed"));
+
+const record = async <C, E extends Event, S>(
+  ctx: Ctx,
+  decider: Decider<C, E, S>,
+  streamId: string,
+  outcome: "link" | "failed",
+  command: C,
+): Promise<void> => {
+  const eventId = await outcomeId(ctx, streamId, outcome);
+  const { message, event } = ctx;
+  await handleCommand(ctx.store, decider, streamId, command, {
+    metadata: {
+      correlationId: message.headers[HEADERS.correlationId] ?? event.eventId,
+      causationId: event.eventId,
+      cause: {
+        kind: "bus",
+        topic: message.topic,
+        partition: message.partition,
+        offset: message.offset,
+        messageId: event.eventId,
+      },
+    },
+    // Each of these commands appends at most one event.
+    newEventId: () => eventId,
+  });
+};
+
+/** Stripe's answer: the id, or null after recording Stripe's refusal with `refused`. */
+const callStripe = async (
+  ctx: Ctx,
+  call: (idempotencyKey: string) => Promise<string>,
+  refused: (error: string) => Promise<void>,
+): Promise<string | null> => {
+  try {
+    return await call(idempotencyKeyFor(ctx.event.eventId));
+  } catch (error) {
+    if (!(error instanceof PermanentStripeError)) throw error;
+    ctx.logger.warn("Stripe refused a call", { eventId: ctx.event.eventId, error: error.message });
+    await refused(error.message);
+    return null;
+  }
+};
+
+const markPlanFailed = (ctx: Ctx, planId: string) => (error: string) =>
+  record(ctx, planDecider, planStream(planId), "failed", {
+    type: "MarkPlanSyncFailed",
+    data: { planId, at: ctx.clock(), error },
+  });
+
+const existing = <S>(state: S | null, what: string): S => {
+  if (state === null) throw new PermanentFailure(`${what} is not in the event store`);
+  return state;
+};
+
+/** The plan's Stripe product; null when there will never be one to change. */
+const productOf = (plan: Plan): string | null => {
+  if (plan.stripeProductId !== null) return plan.stripeProductId;
+  if (plan.syncStatus === "FAILED") return null;
+  throw new NotInStripeYet(`plan ${plan.id} has no Stripe product yet`);
+};
+
+const planCreated = async (ctx: Ctx, event: IntegrationEventOf<"PlanCreatedEvent">) => {
+  const { planId, name, description, iconUrl, isActive } = event.data;
+  const stream = planStream(planId);
+  const loaded = await load(ctx.store, planDecider, stream);
+  const plan = existing(loaded.state, `plan ${planId}`);
+  // Linked already: a redelivery, or a plan imported from Stripe.
+  if (plan.stripeProductId !== null || await handledAlready(ctx, stream, loaded)) return;
+  const productId = await callStripe(
+    ctx,
+    (key) =>
+      ctx.gateway.createProduct(
+        { nudgesPlanId: planId, name, description, iconUrl, active: isActive },
+        key,
+      ),
+    markPlanFailed(ctx, planId),
+  );
+  if (productId === null) return;
+  await record(ctx, planDecider, stream, "link", {
+    type: "LinkStripeProduct",
+    data: { planId, at: ctx.clock(), stripeProductId: productId },
+  });
+};
+
+const changeProduct = async (ctx: Ctx, planId: string, changes: ProductChanges) => {
+  const stream = planStream(planId);
+  const loaded = await load(ctx.store, planDecider, stream);
+  const plan = existing(loaded.state, `plan ${planId}`);
+  if (await handledAlready(ctx, stream, loaded)) return;
+  const productId = productOf(plan);
+  if (productId === null) {
+    ctx.logger.warn("plan has no Stripe product to change", { planId, eventId: ctx.event.eventId });
+    return;
+  }
+  if (Object.keys(changes).length === 0) return;
+  await callStripe(
+    ctx,
+    (key) => ctx.gateway.updateProduct(productId, changes, key),
+    markPlanFailed(ctx, planId),
+  );
+};
+
+const planUpdated = (ctx: Ctx, event: IntegrationEventOf<"PlanUpdatedEvent">) => {
+  const { isActive, ...rest } = event.data.changes;
+  return changeProduct(ctx, event.data.planId, {
+    ...rest,
+    ...(isActive !== undefined && { active: isActive }),
+  });
+};
+
+const planDeleted = (ctx: Ctx, event: IntegrationEventOf<"PlanDeletedEvent">) =>
+  changeProduct(ctx, event.data.planId, { active: false });
+
+const priceTierCreated = async (ctx: Ctx, event: IntegrationEventOf<"PriceTierCreatedEvent">) => {
+  const { priceTierId, planId } = event.data;
+  const stream = priceTierStream(priceTierId);
+  const loaded = await load(ctx.store, priceTierDecider, stream);
+  const tier = existing(loaded.state, `price tier ${priceTierId}`);
+  if (tier.stripePriceId !== null || await handledAlready(ctx, stream, loaded)) return;
+  const markFailed = (error: string) =>
+    record(ctx, priceTierDecider, stream, "failed", {
+      type: "MarkPriceTierSyncFailed",
+      data: { priceTierId, at: ctx.clock(), error },
+    });
+  const plan = (await load(ctx.store, planDecider, planStream(planId))).state;
+  if (plan === null) return await markFailed(`plan ${planId} does not exist`);
+  // Waits for the plan's own message to create the product: never a second product.
+  const productId = productOf(plan);
+  if (productId === null) {
+    return await markFailed(`plan ${planId} could not be created in Stripe: ${plan.syncError}`);
+  }
+  const priceId = await callStripe(
+    ctx,
+    (key) =>
+      ctx.gateway.createPrice({
+        nudgesPriceTierId: priceTierId,
+        nudgesPlanId: planId,
+        stripeProductId: productId,
+        nickname: event.data.name,
+        unitAmount: event.data.unitAmount,
+        currency: event.data.currency,
+        interval: event.data.interval,
+        intervalCount: event.data.intervalCount,
+      }, key),
+    markFailed,
+  );
+  if (priceId === null) return;
+  await record(ctx, priceTierDecider, stream, "link", {
+    type: "LinkStripePrice",
+    data: { priceTierId, at: ctx.clock(), stripePriceId: priceId },
+  });
+};
+
+const priceTierDeleted = async (ctx: Ctx, event: IntegrationEventOf<"PriceTierDeletedEvent">) => {
+  const { priceTierId } = event.data;
+  const stream = priceTierStream(priceTierId);
+  const loaded = await load(ctx.store, priceTierDecider, stream);
+  const tier = existing(loaded.state, `price tier ${priceTierId}`);
+  if (await handledAlready(ctx, stream, loaded)) return;
+  const priceId = tier.stripePriceId;
+  if (priceId === null) {
+    if (tier.syncStatus === "FAILED") return;
+    throw new NotInStripeYet(`price tier ${priceTierId} has no Stripe price yet`);
+  }
+  await callStripe(
+    ctx,
+    (key) => ctx.gateway.archivePrice(priceId, key),
+    (error) =>
+      record(ctx, priceTierDecider, stream, "failed", {
+        type: "MarkPriceTierSyncFailed",
+        data: { priceTierId, at: ctx.clock(), error },
+      }),
+  );
+};
+
+const clientCreated = async (ctx: Ctx, event: IntegrationEventOf<"ClientCreatedEvent">) => {
+  const { clientId, name, email } = event.data;
+  const stream = clientStream(clientId);
+  const loaded = await load(ctx.store, clientDecider, stream);
+  const client = existing(loaded.state, `client ${clientId}`);
+  if (client.stripeCustomerId !== null || await handledAlready(ctx, stream, loaded)) return;
+  const customerId = await callStripe(
+    ctx,
+    (key) => ctx.gateway.createCustomer({ nudgesClientId: clientId, name, email }, key),
+    (error) =>
+      record(ctx, clientDecider, stream, "failed", {
+        type: "MarkClientSyncFailed",
+        data: { clientId, at: ctx.clock(), error },
+      }),
+  );
+  if (customerId === null) return;
+  await record(ctx, clientDecider, stream, "link", {
+    type: "LinkStripeCustomer",
+    data: { clientId, at: ctx.clock(), stripeCustomerId: customerId },
+  });
+};
+
+const dispatch = (ctx: Ctx): Promise<void> => {
+  const { event } = ctx;
+  switch (event.type) {
+    case "PlanCreatedEvent":
+      return planCreated(ctx, event);
+    case "PlanUpdatedEvent":
+      return planUpdated(ctx, event);
+    case "PlanDeletedEvent":
+      return planDeleted(ctx, event);
+    case "PriceTierCreatedEvent":
+      return priceTierCreated(ctx, event);
+    case "PriceTierDeletedEvent":
+      return priceTierDeleted(ctx, event);
+    case "ClientCreatedEvent":
+      return clientCreated(ctx, event);
+    default:
+      // Messages for other consumers (StripeProductCreatedEvent, webhooks): not ours.
+      return Promise.resolve();
+  }
+};
+
+/** Handles one message of TOPICS.plans, priceTiers or clients; throws to have it retried. */
+export const outboundHandler = (deps: OutboundDeps): MessageHandler => async (message) => {
+  const event = parseMessage(message);
+  const logger = (deps.logger ?? silentLogger).with({ eventId: event.eventId, type: event.type });
+  try {
+    await dispatch({ ...deps, logger, message, event });
+  } catch (error) {
+    // A rule of the domain refused the outcome (say a link to a second product): this
+    // message can never succeed.
+    if (error instanceof DomainError) {
+      throw new PermanentFailure(error.message, { code: error.code });
+    }
+    throw error;
+  }
+};

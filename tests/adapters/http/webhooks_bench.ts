@@ -1,0 +1,224 @@
+// Signed webhook ingest through apps/webhooks/main.ts, beside a bare Deno.serve that
+// answers 200, each a process of its own on this machine, driven from this process:
+// - max: a closed loop with CONCURRENCY requests in flight, for requests/s;
+// - fixed rate: an open loop sending RATE requests/s, latency measured from when each
+//   request was due (so a stall is not hidden), for p50/p99.
+// Every webhook is a distinct, validly signed event, so each one is really appended.
+// With KAFKA_BROKERS set, the webhook runs again with the outbox publishing to Kafka
+// from its own process while requests come in (the production topology).
+// The tables printed are what docs/benchmarks.md "## Webhook ingest" shows.
+//   deno task bench tests/adapters/http/webhooks_bench.ts
+import { product, signature, stripeEvent } from "../../support/webhook_fixtures.ts";
+import { API_KEY, SECRET } from "../../support/webhook_fixtures.ts";
+import { type AppProcess, startListening, startWebhooksApp } from "../../support/webhooks_app.ts";
+import { join } from "node:path";
+
+const OUTBOX = new URL("../../support/webhooks_outbox_process.ts", import.meta.url).pathname;
+
+const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
+const CONCURRENCY = Number(Deno.env.get("BENCH_CONCURRENCY") ?? 32);
+const RATE = Number(Deno.env.get("BENCH_RATE") ?? 1000);
+const SIGNED = Number(Deno.env.get("BENCH_EVENTS") ?? 60_000);
+
+type Shot = { body: string; signature: string };
+type Result = { rps: number; p50: number; p99: number; errors: number; sent: number };
+
+const BARE = `Deno.serve({ port: 0, onListen: ({ port }) =>
+  console.error(JSON.stringify({ message: "listening", port })) },
+  async (request) => { await request.arrayBuffer();
+    return new Response('{"received":true}', { headers: { "content-type": "application/json" } }); });`;
+
+const startBare = () => startListening(["eval", BARE], {});
+
+/** Distinct signed product.created events, signed now (valid for 300 s). */
+const signedShots = async (count: number, run: string): Promise<Shot[]> => {
+  const timestamp = Math.floor(Date.now() / 1000);
+  const shots: Shot[] = [];
+  for (let i = 0; i < count; i++) {
+    const body = JSON.stringify(
+      stripeEvent("product.created", product({ id: `prod_${run}_${i}` }), {
+        id: `evt_${run}_${i}`,
+      }),
+    );
+    shots.push({ body, signature: await signature(body, { secrets: [SECRET], timestamp }) });
+  }
+  return shots;
+};
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
+
+const summary = (latencies: number[], errors: number, seconds: number): Result => {
+  const sorted = latencies.sort((a, b) => a - b);
+  return {
+    rps: latencies.length / seconds,
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    errors,
+    sent: latencies.length + errors,
+  };
+};
+
+const sender = (port: number, path: string, shots: Shot[]) => {
+  let next = 0;
+  return async (): Promise<boolean> => {
+    const shot = shots[next++ % shots.length]!;
+    const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "stripe-signature": shot.signature },
+      body: shot.body,
+    });
+    await response.arrayBuffer();
+    return response.status === 200;
+  };
+};
+
+const closedLoop = async (send: () => Promise<boolean>): Promise<Result> => {
+  const latencies: number[] = [];
+  let errors = 0;
+  const start = performance.now();
+  const end = start + SECONDS * 1000;
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (performance.now() < end) {
+      const sentAt = performance.now();
+      const ok = await send().catch(() => false);
+      if (ok) latencies.push(performance.now() - sentAt);
+      else errors++;
+    }
+  }));
+  return summary(latencies, errors, (performance.now() - start) / 1000);
+};
+
+const fixedRate = async (send: () => Promise<boolean>, rate: number): Promise<Result> => {
+  const latencies: number[] = [];
+  let errors = 0;
+  const total = rate * SECONDS;
+  const start = performance.now();
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < total;) {
+    const now = performance.now();
+    // Send everything that is due; timers are too coarse for one request per tick.
+    for (; i < total && start + (i * 1000) / rate <= now; i++) {
+      const due = start + (i * 1000) / rate;
+      pending.push(
+        send().then(
+          (ok) => ok ? void latencies.push(performance.now() - due) : void errors++,
+          () => void errors++,
+        ),
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await Promise.all(pending);
+  return summary(latencies, errors, SECONDS);
+};
+
+const row = (name: string, mode: string, r: Result) =>
+  `| ${name} | ${mode} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${
+    r.p99.toFixed(2)
+  } | ${r.errors}/${r.sent} |`;
+
+/** Warms up, then the closed loop and the fixed rate; the server keeps running. */
+const measure = async (name: string, port: number, path: string, shots: Shot[]) => {
+  const warm = sender(port, path, shots.slice(-500));
+  for (let i = 0; i < 500; i++) await warm();
+  const max = await closedLoop(sender(port, path, shots));
+  const steady = await fixedRate(sender(port, path, shots.slice().reverse()), RATE);
+  return {
+    max,
+    steady,
+    rows: [row(name, `max, ${CONCURRENCY} in flight`, max), row(name, `${RATE}/s`, steady)],
+  };
+};
+
+const stopped = async (app: AppProcess) => {
+  app.kill("SIGTERM");
+  await app.finished();
+};
+
+const webhookPath = `/api/StripeWebhookHandler?code=${API_KEY}`;
+const appEnv = (dataDir: string) => ({
+  STRIPE_WEBHOOKS_SECRET: SECRET,
+  WEBHOOKS_API_KEY: API_KEY,
+  DATA_DIR: dataDir,
+  WEBHOOKS_PORT: "0",
+});
+
+/** Events the app has recorded, from its /metrics. */
+const recorded = async (port: number) => {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return Number(text.match(/webhooks_requests_total\{outcome="recorded"\} (\d+)/)?.[1] ?? 0);
+};
+
+/** The webhook app with the outbox publishing its store to Kafka, from a process of its own. */
+const withKafka = async (brokers: string, shots: Shot[]) => {
+  const dataDir = await Deno.makeTempDir();
+  const app = await startWebhooksApp(appEnv(dataDir));
+  const outbox = await startListening(
+    ["run", "-A", OUTBOX, join(dataDir, "events.sqlite"), brokers],
+    {},
+  );
+  try {
+    const result = await measure("webhook → SQLite, outbox → Kafka", app.port, webhookPath, shots);
+    const total = await recorded(app.port);
+    const loadEnd = performance.now();
+    const caughtUp = () =>
+      outbox.output.some((line) =>
+        line.includes('"caught up"') && JSON.parse(line).position >= total
+      );
+    while (!caughtUp()) {
+      if (performance.now() - loadEnd > 120_000) throw new Error("the outbox did not catch up");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const drainMs = performance.now() - loadEnd;
+    return {
+      ...result,
+      note: `${total} events on Kafka ${drainMs.toFixed(0)} ms after the load ended`,
+    };
+  } finally {
+    await stopped(outbox);
+    await stopped(app);
+    await Deno.remove(dataDir, { recursive: true });
+  }
+};
+
+Deno.bench({
+  name: "webhook ingest vs bare Deno.serve (fixed rate and max)",
+  n: 1,
+  warmup: 0,
+  async fn() {
+    const dataDir = await Deno.makeTempDir();
+    try {
+      const shots = await signedShots(SIGNED, "bench");
+      const bareApp = await startBare();
+      const bare = await measure("bare Deno.serve 200", bareApp.port, "/", shots).finally(() =>
+        stopped(bareApp)
+      );
+      const app = await startWebhooksApp(appEnv(dataDir));
+      const ingest = await measure(
+        "webhook → SQLite store (in-process bus path)",
+        app.port,
+        webhookPath,
+        shots,
+      ).finally(() => stopped(app));
+      const brokers = Deno.env.get("KAFKA_BROKERS");
+      const kafka = brokers ? await withKafka(brokers, await signedShots(SIGNED, "kafka")) : null;
+      if (!brokers) console.log("Kafka run skipped: KAFKA_BROKERS is not set");
+      console.log(
+        [
+          `\n${Deno.build.target}, ${navigator.hardwareConcurrency} cores, ${SECONDS} s per run`,
+          "| server | load | requests/s | p50 ms | p99 ms | errors |",
+          "| --- | --- | --- | --- | --- | --- |",
+          ...bare.rows,
+          ...ingest.rows,
+          ...kafka?.rows ?? [],
+          `max requests/s, webhook / bare: ${(ingest.max.rps / bare.max.rps).toFixed(2)}` +
+          (kafka ? `; with the outbox to Kafka: ${(kafka.max.rps / bare.max.rps).toFixed(2)}` : ""),
+          ...kafka ? [kafka.note] : [],
+        ].join("\n"),
+      );
+    } finally {
+      await Deno.remove(dataDir, { recursive: true });
+    }
+  },
+});

@@ -1,0 +1,47 @@
+// The inbound path in one process: the webhook endpoint records a signed delivery, and
+// the message the outbox makes of it is handed to the inbound consumer.
+import assert from "node:assert/strict";
+import { memoryEventStore } from "../../adapters/eventstore/memory.ts";
+import { webhookHandler } from "../../adapters/http/webhooks.ts";
+import type { IncomingMessage } from "../../application/bus.ts";
+import type { Clock } from "../../application/clock.ts";
+import type { EventStore } from "../../application/event_store.ts";
+import { inboundHandler, stripeEventStream } from "../../application/inbound.ts";
+import { silentLogger } from "../../application/logger.ts";
+import { outboxMessage } from "../../application/outbox.ts";
+import { API_KEY, NOW, SECRET, signedRequest } from "./webhook_fixtures.ts";
+
+type Json = Record<string, unknown>;
+
+export const inboundPipeline = (
+  { store = memoryEventStore(), clock = () => NOW }: { store?: EventStore; clock?: Clock } = {},
+) => {
+  const endpoint = webhookHandler({
+    store,
+    secret: SECRET,
+    apiKey: API_KEY,
+    clock,
+    logger: silentLogger,
+  });
+  const consume = inboundHandler({ store, clock });
+  let offset = 0;
+  /** Delivers the event to the endpoint; the message the outbox publishes for it. */
+  const post = async (event: Json): Promise<IncomingMessage> => {
+    const response = await endpoint(await signedRequest(event));
+    assert.equal(response.status, 200, await response.text());
+    const [recorded] = await store.readStream(stripeEventStream(String(event.id)));
+    assert.ok(recorded, `event ${event.id} was not recorded`);
+    const message = await outboxMessage(store, recorded);
+    assert.ok(message, `the outbox does not publish ${recorded.type}`);
+    return { ...message, headers: message.headers ?? {}, partition: 0, offset: String(offset++) };
+  };
+  /** From Stripe to the domain: endpoint, then consumer. */
+  const deliver = async (event: Json): Promise<void> => await consume(await post(event));
+  return { store, post, consume, deliver };
+};
+
+const INTERNAL = /^(stripeEvent|stripeProductOwner)-/;
+
+/** The domain's events (not the webhook bookkeeping), for "nothing changed" checks. */
+export const domainEvents = async (store: EventStore) =>
+  (await store.readAll({ limit: 100_000 })).filter((e) => !INTERNAL.test(e.streamId));
