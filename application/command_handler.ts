@@ -10,7 +10,7 @@ import {
   WrongExpectedRevision,
 } from "./event_store.ts";
 
-export type Event = { type: string; data: unknown };
+export type DomainEvent = { type: string; data: unknown };
 
 export type CommandResult<E, S> = {
   /** The state after the command (unchanged when it produced no events). */
@@ -41,7 +41,29 @@ export class ConcurrencyConflict extends Error {
   }
 }
 
-export const handleCommand = async <C, E extends Event, S>(
+/** A stream as the handler sees it: its events folded, its revision, the ids of its events. */
+export type StreamState<S> = {
+  state: S;
+  /** -1 when the stream does not exist. */
+  revision: number;
+  /** Ids of the events recorded, to tell whether a cause with derived ids was applied. */
+  eventIds: ReadonlySet<string>;
+};
+
+export const readState = async <C, E extends DomainEvent, S>(
+  store: EventStore,
+  decider: Decider<C, E, S>,
+  streamId: string,
+): Promise<StreamState<S>> => {
+  const recorded = await store.readStream(streamId);
+  return {
+    state: fold(decider, recorded.map((e) => ({ type: e.type, data: e.data }) as E)),
+    revision: recorded.length - 1,
+    eventIds: new Set(recorded.map((e) => e.metadata.eventId)),
+  };
+};
+
+export const handleCommand = async <C, E extends DomainEvent, S>(
   store: EventStore,
   decider: Decider<C, E, S>,
   streamId: string,
@@ -50,8 +72,7 @@ export const handleCommand = async <C, E extends Event, S>(
 ): Promise<CommandResult<E, S>> => {
   const attempts = options.expectedRevision === undefined ? options.maxAttempts ?? 3 : 1;
   for (let attempt = 1;; attempt++) {
-    const recorded = await store.readStream(streamId);
-    const revision = recorded.length - 1;
+    const { state, revision } = await readState(store, decider, streamId);
     if (options.expectedRevision !== undefined && options.expectedRevision !== revision) {
       throw new ConcurrencyConflict(
         streamId,
@@ -62,7 +83,6 @@ export const handleCommand = async <C, E extends Event, S>(
         ),
       );
     }
-    const state = fold(decider, recorded.map((e) => ({ type: e.type, data: e.data }) as E));
     const events = decider.decide(command, state);
     if (events.length === 0) return { state, events, revision };
     const expected: ExpectedRevision = revision < 0 ? "noStream" : revision;

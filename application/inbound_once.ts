@@ -1,10 +1,15 @@
 // Applying a Stripe event's commands exactly once. Each command a Stripe event causes
 // gets event ids derived from (Stripe event id, stream, step), so a redelivered event
 // finds its own events in the stream and skips the command instead of deciding again.
-import { type Decider, fold } from "../domain/decider.ts";
+import type { Decider } from "../domain/decider.ts";
 import { nameBasedId } from "./clock.ts";
 import type { Clock } from "./clock.ts";
-import { ConcurrencyConflict, type Event, handleCommand } from "./command_handler.ts";
+import {
+  ConcurrencyConflict,
+  type DomainEvent,
+  handleCommand,
+  readState,
+} from "./command_handler.ts";
 import type { EventMetadata, EventStore } from "./event_store.ts";
 
 /** What the commands of one Stripe event share. */
@@ -35,21 +40,17 @@ const stepIds = (ctx: InboundContext, streamId: string, step: string): Promise<s
   );
 
 /** The current state of a stream. */
-export const load = async <C, E extends Event, S>(
+export const load = async <C, E extends DomainEvent, S>(
   store: EventStore,
   decider: Decider<C, E, S>,
   streamId: string,
-): Promise<S> =>
-  fold(
-    decider,
-    (await store.readStream(streamId)).map((e) => ({ type: e.type, data: e.data }) as E),
-  );
+): Promise<S> => (await readState(store, decider, streamId)).state;
 
 /**
  * Runs `command` on `streamId` unless this Stripe event already did (`step` tells apart
  * several commands of one event on one stream). A concurrent writer means: look again.
  */
-export const applyOnce = async <C, E extends Event, S>(
+export const applyOnce = async <C, E extends DomainEvent, S>(
   ctx: InboundContext,
   decider: Decider<C, E, S>,
   streamId: string,
@@ -58,13 +59,13 @@ export const applyOnce = async <C, E extends Event, S>(
 ): Promise<void> => {
   const ids = await stepIds(ctx, streamId, step);
   for (let attempt = 1;; attempt++) {
-    const recorded = await ctx.store.readStream(streamId);
-    if (recorded.some((e) => ids.includes(e.metadata.eventId))) return;
+    const { revision, eventIds } = await readState(ctx.store, decider, streamId);
+    if (ids.some((id) => eventIds.has(id))) return;
     let next = 0;
     try {
       await handleCommand(ctx.store, decider, streamId, command, {
         metadata: ctx.metadata,
-        expectedRevision: recorded.length - 1,
+        expectedRevision: revision,
         newEventId: () => {
           const id = ids[next++];
           if (id === undefined) throw new Error(`${step} on ${streamId} made too many events`);

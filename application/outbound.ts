@@ -11,7 +11,7 @@ import { type Plan, planDecider, planStream } from "../domain/plan.ts";
 import { priceTierDecider, priceTierStream } from "../domain/price_tier.ts";
 import { type IncomingMessage, type MessageHandler, PermanentFailure } from "./bus.ts";
 import { type Clock, nameBasedId } from "./clock.ts";
-import { type Event, handleCommand } from "./command_handler.ts";
+import { type DomainEvent, handleCommand, readState, type StreamState } from "./command_handler.ts";
 import type { EventStore } from "./event_store.ts";
 import {
   HEADERS,
@@ -41,29 +41,15 @@ export class NotInStripeYet extends Error {
 
 type Ctx = OutboundDeps & { message: IncomingMessage; event: IntegrationEvent; logger: Logger };
 
-type Loaded<S> = { state: S; recordedIds: Set<string> };
-
-const load = async <C, E extends Event, S>(
-  store: EventStore,
-  decider: Decider<C, E, S>,
-  streamId: string,
-): Promise<Loaded<S>> => {
-  const recorded = await store.readStream(streamId);
-  return {
-    state: fold(decider, recorded.map((e) => ({ type: e.type, data: e.data }) as E)),
-    recordedIds: new Set(recorded.map((e) => e.metadata.eventId)),
-  };
-};
-
 /** The id of the event that records this causing event's outcome on `streamId`. */
 const outcomeId = (ctx: Ctx, streamId: string, outcome: "link" | "failed") =>
   nameBasedId("outbound", `${ctx.event.eventId}|${streamId}|${outcome}`);
 
-const handledAlready = async (ctx: Ctx, streamId: string, loaded: Loaded<unknown>) =>
-  loaded.recordedIds.has(await outcomeId(ctx, streamId, "link")) ||
-  loaded.recordedIds.has(await outcomeId(ctx, streamId, "failed"));
+const handledAlready = async (ctx: Ctx, streamId: string, loaded: StreamState<unknown>) =>
+  loaded.eventIds.has(await outcomeId(ctx, streamId, "link")) ||
+  loaded.eventIds.has(await outcomeId(ctx, streamId, "failed"));
 
-const record = async <C, E extends Event, S>(
+const record = async <C, E extends DomainEvent, S>(
   ctx: Ctx,
   decider: Decider<C, E, S>,
   streamId: string,
@@ -126,7 +112,7 @@ const productOf = (plan: Plan): string | null => {
 const planCreated = async (ctx: Ctx, event: IntegrationEventOf<"PlanCreatedEvent">) => {
   const { planId, name, description, iconUrl, isActive } = event.data;
   const stream = planStream(planId);
-  const loaded = await load(ctx.store, planDecider, stream);
+  const loaded = await readState(ctx.store, planDecider, stream);
   const plan = existing(loaded.state, `plan ${planId}`);
   // Linked already: a redelivery, or a plan imported from Stripe.
   if (plan.stripeProductId !== null || await handledAlready(ctx, stream, loaded)) return;
@@ -148,7 +134,7 @@ const planCreated = async (ctx: Ctx, event: IntegrationEventOf<"PlanCreatedEvent
 
 const changeProduct = async (ctx: Ctx, planId: string, changes: ProductChanges) => {
   const stream = planStream(planId);
-  const loaded = await load(ctx.store, planDecider, stream);
+  const loaded = await readState(ctx.store, planDecider, stream);
   const plan = existing(loaded.state, `plan ${planId}`);
   if (await handledAlready(ctx, stream, loaded)) return;
   const productId = productOf(plan);
@@ -178,7 +164,7 @@ const planDeleted = (ctx: Ctx, event: IntegrationEventOf<"PlanDeletedEvent">) =>
 const priceTierCreated = async (ctx: Ctx, event: IntegrationEventOf<"PriceTierCreatedEvent">) => {
   const { priceTierId, planId } = event.data;
   const stream = priceTierStream(priceTierId);
-  const loaded = await load(ctx.store, priceTierDecider, stream);
+  const loaded = await readState(ctx.store, priceTierDecider, stream);
   const tier = existing(loaded.state, `price tier ${priceTierId}`);
   if (tier.stripePriceId !== null || await handledAlready(ctx, stream, loaded)) return;
   const markFailed = (error: string) =>
@@ -186,7 +172,7 @@ const priceTierCreated = async (ctx: Ctx, event: IntegrationEventOf<"PriceTierCr
       type: "MarkPriceTierSyncFailed",
       data: { priceTierId, at: ctx.clock(), error },
     });
-  const plan = (await load(ctx.store, planDecider, planStream(planId))).state;
+  const plan = (await readState(ctx.store, planDecider, planStream(planId))).state;
   if (plan === null) return await markFailed(`plan ${planId} does not exist`);
   // Waits for the plan's own message to create the product: never a second product.
   const productId = productOf(plan);
@@ -218,7 +204,7 @@ const priceTierCreated = async (ctx: Ctx, event: IntegrationEventOf<"PriceTierCr
 const priceTierDeleted = async (ctx: Ctx, event: IntegrationEventOf<"PriceTierDeletedEvent">) => {
   const { priceTierId } = event.data;
   const stream = priceTierStream(priceTierId);
-  const loaded = await load(ctx.store, priceTierDecider, stream);
+  const loaded = await readState(ctx.store, priceTierDecider, stream);
   const tier = existing(loaded.state, `price tier ${priceTierId}`);
   if (await handledAlready(ctx, stream, loaded)) return;
   const priceId = tier.stripePriceId;
@@ -240,7 +226,7 @@ const priceTierDeleted = async (ctx: Ctx, event: IntegrationEventOf<"PriceTierDe
 const clientCreated = async (ctx: Ctx, event: IntegrationEventOf<"ClientCreatedEvent">) => {
   const { clientId, name, email } = event.data;
   const stream = clientStream(clientId);
-  const loaded = await load(ctx.store, clientDecider, stream);
+  const loaded = await readState(ctx.store, clientDecider, stream);
   const client = existing(loaded.state, `client ${clientId}`);
   if (client.stripeCustomerId !== null || await handledAlready(ctx, stream, loaded)) return;
   const customerId = await callStripe(
