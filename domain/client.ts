@@ -1,6 +1,6 @@
 // Client: a customer of Nudges, twinned with a Stripe Customer.
 import { conflict, type Decider, invalid, notFound, unreachable } from "./decider.ts";
-import { linkOutcome, type SyncStatus } from "./sync.ts";
+import { failed, linked, linkOutcome, type SyncStatus } from "./sync.ts";
 
 export type Client = {
   id: string;
@@ -81,14 +81,9 @@ export const evolve = (state: ClientState, event: ClientEvent): ClientState => {
   if (state === null) return state;
   switch (event.type) {
     case "StripeCustomerLinked":
-      return {
-        ...state,
-        stripeCustomerId: event.data.stripeCustomerId,
-        syncStatus: "SYNCED",
-        syncError: null,
-      };
+      return linked(state, { stripeCustomerId: event.data.stripeCustomerId });
     case "ClientSyncFailed":
-      return { ...state, syncStatus: "FAILED", syncError: event.data.error };
+      return failed(state, event.data.error);
     default:
       return unreachable(event);
   }

@@ -1,7 +1,7 @@
 // Plan: a product of the Nudges catalog, twinned with a Stripe Product.
 import { conflict, type Decider, invalid, notFound, unreachable } from "./decider.ts";
-import { epochSecond, isStale, type StripeChange } from "./stripe_time.ts";
-import { linkOutcome, type SyncStatus } from "./sync.ts";
+import { changed, epochSecond, isStale, type StripeChange } from "./stripe_time.ts";
+import { failed, linked, linkOutcome, type SyncStatus } from "./sync.ts";
 
 export type PlanFields = {
   name: string;
@@ -159,13 +159,6 @@ export const decide = (command: PlanCommand, state: PlanState): PlanEvent[] => {
   }
 };
 
-const touched = (plan: Plan, at: string, fields: Partial<Plan>, stripeCreated?: number): Plan => ({
-  ...plan,
-  ...fields,
-  updatedAt: at,
-  lastChangedAt: Math.max(plan.lastChangedAt, stripeCreated ?? epochSecond(at)),
-});
-
 export const evolve = (state: PlanState, event: PlanEvent): PlanState => {
   switch (event.type) {
     case "PlanCreated":
@@ -191,27 +184,22 @@ export const evolve = (state: PlanState, event: PlanEvent): PlanState => {
   if (state === null) return state;
   switch (event.type) {
     case "PlanUpdated":
-      return touched(state, event.data.at, event.data.changes);
+      return changed(state, event.data.at, event.data.changes);
     case "PlanChangedInStripe":
-      return touched(state, event.data.at, event.data.changes, event.data.stripeEventCreated);
+      return changed(state, event.data.at, event.data.changes, event.data.stripeEventCreated);
     case "PlanDeleted":
-      return touched(state, event.data.at, { deleted: true, isActive: false });
+      return changed(state, event.data.at, { deleted: true, isActive: false });
     case "PlanDeletedInStripe":
-      return touched(
+      return changed(
         state,
         event.data.at,
         { deleted: true, isActive: false },
         event.data.stripeEventCreated,
       );
     case "StripeProductLinked":
-      return {
-        ...state,
-        stripeProductId: event.data.stripeProductId,
-        syncStatus: "SYNCED",
-        syncError: null,
-      };
+      return linked(state, { stripeProductId: event.data.stripeProductId });
     case "PlanSyncFailed":
-      return { ...state, syncStatus: "FAILED", syncError: event.data.error };
+      return failed(state, event.data.error);
     default:
       return unreachable(event);
   }

@@ -1,8 +1,8 @@
 // PriceTier: one price of a plan, twinned with a Stripe Price. Stripe prices are
 // immutable but for a few fields, so a tier is created, archived, or changed in Stripe.
 import { conflict, type Decider, invalid, notFound, unreachable } from "./decider.ts";
-import { epochSecond, isStale, type StripeChange } from "./stripe_time.ts";
-import { linkOutcome, type SyncStatus } from "./sync.ts";
+import { changed, epochSecond, isStale, type StripeChange } from "./stripe_time.ts";
+import { failed, linked, linkOutcome, type SyncStatus } from "./sync.ts";
 
 export type BillingInterval = "day" | "week" | "month" | "year";
 
@@ -178,18 +178,6 @@ export const decide = (command: PriceTierCommand, state: PriceTierState): PriceT
   }
 };
 
-const touched = (
-  tier: PriceTier,
-  at: string,
-  fields: Partial<PriceTier>,
-  stripeCreated?: number,
-): PriceTier => ({
-  ...tier,
-  ...fields,
-  updatedAt: at,
-  lastChangedAt: Math.max(tier.lastChangedAt, stripeCreated ?? epochSecond(at)),
-});
-
 export const evolve = (state: PriceTierState, event: PriceTierEvent): PriceTierState => {
   switch (event.type) {
     case "PriceTierCreated":
@@ -218,25 +206,20 @@ export const evolve = (state: PriceTierState, event: PriceTierEvent): PriceTierS
   if (state === null) return state;
   switch (event.type) {
     case "PriceTierDeleted":
-      return touched(state, event.data.at, { deleted: true, isActive: false });
+      return changed(state, event.data.at, { deleted: true, isActive: false });
     case "PriceTierDeletedInStripe":
-      return touched(
+      return changed(
         state,
         event.data.at,
         { deleted: true, isActive: false },
         event.data.stripeEventCreated,
       );
     case "PriceTierChangedInStripe":
-      return touched(state, event.data.at, event.data.changes, event.data.stripeEventCreated);
+      return changed(state, event.data.at, event.data.changes, event.data.stripeEventCreated);
     case "StripePriceLinked":
-      return {
-        ...state,
-        stripePriceId: event.data.stripePriceId,
-        syncStatus: "SYNCED",
-        syncError: null,
-      };
+      return linked(state, { stripePriceId: event.data.stripePriceId });
     case "PriceTierSyncFailed":
-      return { ...state, syncStatus: "FAILED", syncError: event.data.error };
+      return failed(state, event.data.error);
     default:
       return unreachable(event);
   }

@@ -11,3 +11,21 @@ export const isStale = (created: number, lastChangedAt: number): boolean => crea
 
 /** A change that came from Stripe: when Stripe made it, and which event told us. */
 export type StripeChange = { stripeEventId: string; stripeEventCreated: number };
+
+type Changing = { updatedAt: string; lastChangedAt: number };
+
+/**
+ * The object after a change recorded at `at`: a change from Stripe counts from the
+ * Stripe event's `created`, one from Nudges from `at`.
+ */
+export const changed = <T extends Changing>(
+  object: T,
+  at: string,
+  fields: NoInfer<Partial<T>>,
+  stripeEventCreated?: number,
+): T => ({
+  ...object,
+  ...fields,
+  updatedAt: at,
+  lastChangedAt: Math.max(object.lastChangedAt, stripeEventCreated ?? epochSecond(at)),
+});

@@ -21,3 +21,20 @@ export const linkOutcome = (
   }
   return "new";
 };
+
+type Twinned = { syncStatus: SyncStatus; syncError: string | null };
+
+/** The object with its Stripe id known: SYNCED, any earlier failure cleared. */
+export const linked = <T extends Twinned>(object: T, link: NoInfer<Partial<T>>): T => ({
+  ...object,
+  ...link,
+  syncStatus: "SYNCED",
+  syncError: null,
+});
+
+/** The object Stripe refused for good, with Stripe's message. */
+export const failed = <T extends Twinned>(object: T, error: string): T => ({
+  ...object,
+  syncStatus: "FAILED",
+  syncError: error,
+});
