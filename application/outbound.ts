@@ -6,7 +6,7 @@
 // each recorded event's id derive from the causing event's id, and an object that is
 // linked already (or whose outcome for this event is recorded) is not sent again.
 import { clientDecider, clientStream } from "../domain/client.ts";
-import { type Decider, DomainError, fold } from "../domain/decider.ts";
+import { type Decider, DomainError } from "../domain/decider.ts";
 import { type Plan, planDecider, planStream } from "../domain/plan.ts";
 import { priceTierDecider, priceTierStream } from "../domain/price_tier.ts";
 import { type IncomingMessage, type MessageHandler, PermanentFailure } from "./bus.ts";
