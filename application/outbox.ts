@@ -171,15 +171,23 @@ export const startOutbox = (options: OutboxOptions): Subscription => {
   const logger = (options.logger ?? silentLogger).with({ subscriber: "outbox" });
   // The subscription hands over one event at a time; the first of a page publishes the
   // page and the rest find themselves published already. Each event is thus on the bus
-  // before its handler returns, which is all the checkpoint needs.
+  // before its handler returns, which is all the checkpoint needs. Pages are read after
+  // the previous event's position: a store's positions need not be consecutive numbers
+  // (EventStoreDB's are log offsets), so `position - 1` is no place to read from.
+  const subscriberId = options.subscriberId ?? OUTBOX_SUBSCRIBER;
+  let previous: number | undefined;
   let publishedUpTo = 0;
   return store.subscribeAll({
-    subscriberId: options.subscriberId ?? OUTBOX_SUBSCRIBER,
+    subscriberId,
     signal,
     onCaughtUp,
     handler: async (event) => {
-      if (event.position <= publishedUpTo) return;
-      const page = await store.readAll({ after: event.position - 1, limit: pageSize });
+      previous ??= await store.readCheckpoint(subscriberId);
+      if (event.position <= publishedUpTo) {
+        previous = event.position;
+        return;
+      }
+      const page = await store.readAll({ after: previous, limit: pageSize });
       const messages: OutgoingMessage[] = [];
       for (const recorded of page) {
         const message = await outboxMessage(store, recorded);
@@ -187,6 +195,7 @@ export const startOutbox = (options: OutboxOptions): Subscription => {
       }
       await bus.publish(messages);
       publishedUpTo = page.at(-1)?.position ?? event.position;
+      previous = event.position;
       logger.debug("published", { events: page.length, messages: messages.length, publishedUpTo });
     },
   });

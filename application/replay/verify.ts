@@ -74,7 +74,10 @@ export const verifyProjections = async (
   const checkpoint = stored.checkpoint();
   const drifts: Drift[] = [];
   if (checkpoint.position > 0) {
-    const [event] = await store.readAll({ after: checkpoint.position - 1, limit: 1 });
+    // Found by its stream and revision: a global position may not be readable on its own.
+    const event = checkpoint.streamId === undefined || checkpoint.revision === undefined
+      ? undefined
+      : (await store.readStream(checkpoint.streamId))[checkpoint.revision];
     const held = event?.position === checkpoint.position ? event.metadata.eventId : undefined;
     if (held !== checkpoint.eventId) {
       drifts.push({

@@ -247,3 +247,54 @@ Deno.test("the outbox stops with a clear error at an event it cannot publish", a
   assert.deepEqual(published, []);
   assert.equal(await store.readCheckpoint("outbox"), 0, "the checkpoint stays before it");
 });
+
+/**
+ * A store whose positions are log offsets, as EventStoreDB's are: far apart, and a read
+ * may only start after a position an event really has.
+ */
+const offsetPositions = (inner: EventStore): EventStore => {
+  const out = (position: number) => position * 1000 + 7;
+  const back = (position: number) => (position - 7) / 1000;
+  const shifted = <E extends { position: number }>(e: E): E => ({
+    ...e,
+    position: out(e.position),
+  });
+  return {
+    ...inner,
+    append: async (...args) => {
+      const result = await inner.append(...args);
+      return { ...result, position: out(result.position) };
+    },
+    readStream: async (streamId) => (await inner.readStream(streamId)).map(shifted),
+    readAll: async ({ after = 0, limit } = {}) => {
+      if (after !== 0 && !Number.isInteger(back(after))) {
+        throw new Error(`no event at position ${after}: cannot read from the middle of a record`);
+      }
+      return (await inner.readAll({ after: after === 0 ? 0 : back(after), limit })).map(shifted);
+    },
+    readCheckpoint: async (id) => {
+      const position = await inner.readCheckpoint(id);
+      return position === 0 ? 0 : out(position);
+    },
+    storeCheckpoint: (id, position) => inner.storeCheckpoint(id, back(position)),
+    subscribeAll: (options) =>
+      inner.subscribeAll({
+        ...options,
+        handler: (event) => options.handler(shifted(event)),
+        onCaughtUp: (position) => options.onCaughtUp?.(out(position)),
+      }),
+  };
+};
+
+Deno.test("startOutbox() reads after real positions only, as on EventStoreDB", async () => {
+  const store = offsetPositions(memoryEventStore(steppingClock(AT)));
+  for (const planId of ["p-1", "p-2", "p-3"]) {
+    await plan(store, {
+      type: "CreatePlan",
+      data: { planId, at: AT, name: `Plan ${planId}`, description: null, iconUrl: null },
+    });
+  }
+  const { bus, published } = recordingBus();
+  await drain(store, bus, 2);
+  assert.deepEqual(published.map((m) => m.key), ["p-1", "p-2", "p-3"]);
+});
