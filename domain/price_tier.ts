@@ -53,13 +53,12 @@ export type PriceTierEvent =
   | { type: "PriceTierSyncFailed"; data: At & { error: string } };
 
 export const MAX_UNIT_AMOUNT = 99_999_999;
-/** Stripe bills at most once a year: the longest interval each unit allows. */
-const MAX_INTERVAL_COUNT: Record<BillingInterval, number> = {
-  day: 365,
-  week: 52,
-  month: 12,
-  year: 1,
-};
+/** The longest interval each unit allows, per year of billing period. */
+const PER_YEAR: Record<BillingInterval, number> = { day: 365, week: 52, month: 12, year: 1 };
+/** Nudges bills at most once a year. */
+export const NUDGES_MAX_YEARS = 1;
+/** Stripe takes billing periods of up to three years: what it holds is imported as it is. */
+export const STRIPE_MAX_YEARS = 3;
 
 const validAmount = (unitAmount: number): number => {
   if (!Number.isInteger(unitAmount) || unitAmount < 0 || unitAmount > MAX_UNIT_AMOUNT) {
@@ -72,7 +71,10 @@ const validAmount = (unitAmount: number): number => {
 };
 
 /** The terms as given, checked against Stripe's rules; a blank name becomes null. */
-export const validTerms = (terms: PriceTierTerms): PriceTierTerms => {
+export const validTerms = (
+  terms: PriceTierTerms,
+  { maxYears = NUDGES_MAX_YEARS }: { maxYears?: number } = {},
+): PriceTierTerms => {
   validAmount(terms.unitAmount);
   if (!/^[a-z]{3}$/.test(terms.currency)) {
     throw invalid(
@@ -87,20 +89,22 @@ export const validTerms = (terms: PriceTierTerms): PriceTierTerms => {
     }
   } else {
     // hasOwn, not `in`: "toString" or "constructor" are in every object.
-    if (!Object.hasOwn(MAX_INTERVAL_COUNT, interval)) {
+    if (!Object.hasOwn(PER_YEAR, interval)) {
       throw invalid(
         "IntervalInvalid",
         `interval must be day, week, month or year, got "${interval}"`,
       );
     }
-    const max = MAX_INTERVAL_COUNT[interval];
+    const max = PER_YEAR[interval] * maxYears;
     if (
       intervalCount !== null &&
       (!Number.isInteger(intervalCount) || intervalCount < 1 || intervalCount > max)
     ) {
       throw invalid(
         "IntervalCountInvalid",
-        `intervalCount for a ${interval} interval must be a whole number from 1 to ${max} (at most one year), got ${intervalCount}`,
+        `intervalCount for a ${interval} interval must be a whole number from 1 to ${max} (at most ${
+          maxYears === 1 ? "one year" : `${maxYears} years`
+        }), got ${intervalCount}`,
       );
     }
   }
@@ -134,7 +138,10 @@ export const decide = (command: PriceTierCommand, state: PriceTierState): PriceT
       if (state !== null) {
         throw conflict("PriceTierExists", `price tier ${data.priceTierId} exists already`);
       }
-      const imported = { ...command.data, ...validTerms(command.data) };
+      const imported = {
+        ...command.data,
+        ...validTerms(command.data, { maxYears: STRIPE_MAX_YEARS }),
+      };
       return [{ type: "PriceTierImportedFromStripe", data: imported }];
     }
     case "ApplyStripePriceChange": {

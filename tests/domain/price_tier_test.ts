@@ -188,7 +188,7 @@ Deno.test("decide(ImportStripePrice) refuses terms Nudges cannot hold", () => {
     tier.given([]).when({ type: "ImportStripePrice", data: { ...importData, ...overrides } });
   importing({ unitAmount: -5 }).thenRefused("UnitAmountInvalid", "invalid");
   importing({ currency: "USD" }).thenRefused("CurrencyInvalid", "invalid");
-  importing({ interval: "month", intervalCount: 13 }).thenRefused(
+  importing({ interval: "month", intervalCount: 37 }).thenRefused(
     "IntervalCountInvalid",
     "invalid",
   );
@@ -387,3 +387,30 @@ Deno.test("evolve() a deleted tier is inactive", () => {
 
 Deno.test("priceTierStream() names the tier's stream", () =>
   assert.equal(priceTierStream(priceTierId), `priceTier-${priceTierId}`));
+
+Deno.test("decide(ImportStripePrice) takes billing periods of up to three years, as Stripe does", () => {
+  const twoYears = {
+    priceTierId: "t-import",
+    at: "2026-03-01T12:00:00.000Z",
+    stripeEventId: "evt_1",
+    stripeEventCreated: 1_772_366_400,
+    stripePriceId: "price_1PgafmB7WZ01zgkW6dKueIc5",
+    planId: "p-1",
+    name: null,
+    unitAmount: 2000,
+    currency: "usd",
+    interval: "month" as const,
+    intervalCount: 24,
+    isActive: true,
+  };
+  const events = priceTierDecider.decide({ type: "ImportStripePrice", data: twoYears }, null);
+  assert.equal(events.length, 1);
+  assert.throws(
+    () =>
+      priceTierDecider.decide(
+        { type: "ImportStripePrice", data: { ...twoYears, intervalCount: 37 } },
+        null,
+      ),
+    /at most 3 years/,
+  );
+});
