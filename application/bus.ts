@@ -52,6 +52,8 @@ export interface Bus {
   publish(messages: readonly OutgoingMessage[]): Promise<void>;
   consume(options: ConsumeOptions): Promise<Consumer>;
   close(): Promise<void>;
+  /** Resolves when the bus answers, rejects when it does not: for readiness probes. */
+  ping?(): Promise<void>;
 }
 
 /** Thrown by a handler for a message that can never succeed: dead-letter it at once. */

@@ -17,9 +17,14 @@ export type Config = {
   webhooksPort: number;
   /** Where the Kafka consumer app answers /healthz, /readyz and /metrics. */
   consumerPort: number;
+  /** Where the embedded Stripe simulator sends its webhooks: the webhooks app. */
+  webhooksUrl: string;
+  logLevel: LogLevel;
   /** Names of the secrets made up for dev mode, with their values, to print at start. */
   madeUp: Record<string, string>;
 };
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
 
 const port = (name: string, fallback: number) =>
   z.coerce.number({ error: `${name} must be a port number` }).int().min(0).max(65535)
@@ -48,6 +53,11 @@ const Env = z.object({
   PRODUCT_API_PORT: port("PRODUCT_API_PORT", 4000),
   WEBHOOKS_PORT: port("WEBHOOKS_PORT", 7071),
   KAFKA_CONSUMER_PORT: port("KAFKA_CONSUMER_PORT", 7072),
+  WEBHOOKS_URL: z.url({ protocol: /^https?$/, error: "WEBHOOKS_URL must be an http(s) URL" })
+    .optional(),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"], {
+    error: "LOG_LEVEL must be debug, info, warn or error",
+  }).default("info"),
 });
 
 export class ConfigError extends Error {
@@ -102,6 +112,24 @@ export const loadConfig = (
     productApiPort: e.PRODUCT_API_PORT,
     webhooksPort: e.WEBHOOKS_PORT,
     consumerPort: e.KAFKA_CONSUMER_PORT,
+    webhooksUrl: (e.WEBHOOKS_URL ?? `http://127.0.0.1:${e.WEBHOOKS_PORT}`).replace(/\/+$/, ""),
+    logLevel: e.LOG_LEVEL,
     madeUp,
   };
+};
+
+/**
+ * Every secret value of a configuration, for the logger to mask: the keys and tokens, and
+ * the credentials of an EventStoreDB connection string (esdb://user:password@host…).
+ */
+export const secretsOf = (config: Config): string[] => {
+  const credentials = config.eventStoreConnectionString?.match(/^[^:]+:\/\/([^@/?]+)@/)?.[1];
+  return [
+    config.stripeApiKey,
+    config.stripeWebhooksSecret,
+    config.webhooksApiKey,
+    config.productApiToken,
+    credentials,
+    credentials?.split(":").slice(1).join(":"),
+  ].filter((secret): secret is string => typeof secret === "string" && secret !== "");
 };

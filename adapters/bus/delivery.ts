@@ -6,6 +6,7 @@ import {
   type IncomingMessage,
   PermanentFailure,
 } from "../../application/bus.ts";
+import { type Metrics, noMetrics } from "../../application/metrics.ts";
 import { type DeadLetter, isTopicName } from "./messages.ts";
 
 export type Outcome =
@@ -150,4 +151,20 @@ export const deliver = async (
       await waitFor(backoff, () => false);
     }
   }
+};
+
+/** Counts, once committed, what a consumer group did with a message: handled or dead-lettered. */
+export const outcomeCounter = (metrics: Metrics = noMetrics) => {
+  const consumed = metrics.counter(
+    "bus_messages_consumed_total",
+    "Messages a consumer group handled and committed, by group and topic",
+  );
+  const deadLettered = metrics.counter(
+    "bus_messages_dead_lettered_total",
+    "Messages a consumer group gave up on and moved to the dead-letter topic",
+  );
+  return (outcome: Outcome, group: string, topic: string) => {
+    if (outcome.kind === "handled") consumed.inc({ group, topic });
+    else if (outcome.kind === "deadLetter") deadLettered.inc({ group, topic });
+  };
 };

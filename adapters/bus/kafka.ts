@@ -3,6 +3,7 @@
 // written), so a crash at any point redelivers instead of losing. Partitions are
 // processed one message at a time, which keeps every key's order.
 import {
+  type Admin,
   type Consumer as KafkaConsumer,
   type IHeaders,
   Kafka,
@@ -12,9 +13,11 @@ import {
   type Producer,
 } from "kafkajs";
 import type { Bus, ConsumeOptions, Consumer, OutgoingMessage } from "../../application/bus.ts";
+import { HEADERS } from "../../application/integration_events.ts";
 import { type Logger, silentLogger } from "../../application/logger.ts";
+import type { Metrics } from "../../application/metrics.ts";
 import { checkOutgoing, deadLetterMessage } from "./messages.ts";
-import { deliver, deliveryPolicy, gate } from "./delivery.ts";
+import { deliver, deliveryPolicy, gate, outcomeCounter } from "./delivery.ts";
 
 export type KafkaBusOptions = {
   brokers: readonly string[];
@@ -25,6 +28,8 @@ export type KafkaBusOptions = {
    * another (default 30 s, at least the broker's group.min.session.timeout.ms, 6 s).
    */
   sessionTimeoutMs?: number;
+  /** Counts messages consumed and dead-lettered. */
+  metrics?: Metrics;
 };
 
 // Retries are bounded on purpose (see the producer); the warning that this weakens
@@ -76,6 +81,7 @@ export const kafkaBus = (options: KafkaBusOptions): Bus => {
     logCreator: toLogger(logger),
   });
   const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
+  const count = outcomeCounter(options.metrics);
 
   // The idempotent producer with one request in flight: a retried send neither
   // duplicates nor reorders messages. Its retries are bounded (kafkajs' default is
@@ -149,11 +155,18 @@ export const kafkaBus = (options: KafkaBusOptions): Bus => {
             // Stopping: returning without a commit leaves the message to the next consumer.
             if (outcome.kind === "abandoned") return;
             if (outcome.kind === "deadLetter") {
-              log.warn("message dead-lettered", { topic, partition, offset: message.offset });
+              log.warn("message dead-lettered", {
+                topic,
+                partition,
+                offset: message.offset,
+                correlationId: incoming.headers[HEADERS.correlationId],
+                error: outcome.error,
+              });
               await send([deadLetterMessage(incoming, groupId, outcome)]);
             }
             const next = (BigInt(message.offset) + 1n).toString();
             await consumer.commitOffsets([{ topic, partition, offset: next }]);
+            count(outcome, groupId, topic);
           })();
           inHand = handled.catch(() => {});
           return handled;
@@ -190,6 +203,25 @@ export const kafkaBus = (options: KafkaBusOptions): Bus => {
     return handle;
   };
 
+  // Readiness asks the cluster through an admin client of its own, without retries, so a
+  // probe of a broker that is away fails fast; a failed client is dropped for a fresh one.
+  let admin: Promise<Admin> | undefined;
+  const ping = async () => {
+    if (closed) throw new Error("the bus is closed");
+    const current = admin ??= (async () => {
+      const a = kafka.admin({ retry: { retries: 0 } });
+      await a.connect();
+      return a;
+    })();
+    try {
+      await (await current).describeCluster();
+    } catch (error) {
+      if (admin === current) admin = undefined;
+      current.then((a) => a.disconnect()).catch(() => {});
+      throw error;
+    }
+  };
+
   return {
     publish: async (messages) => {
       if (closed) throw new Error("the bus is closed");
@@ -197,11 +229,13 @@ export const kafkaBus = (options: KafkaBusOptions): Bus => {
       if (messages.length > 0) await send(messages);
     },
     consume,
+    ping,
     close: async () => {
       if (closed) return;
       closed = true;
       await Promise.all([...consumers].map((consumer) => consumer.stop()));
       if (producer) await (await producer.catch(() => undefined))?.disconnect();
+      if (admin) await (await admin.catch(() => undefined))?.disconnect();
     },
   };
 };

@@ -14,9 +14,11 @@ import type {
   IncomingMessage,
   OutgoingMessage,
 } from "../../application/bus.ts";
+import { HEADERS } from "../../application/integration_events.ts";
 import { type Logger, silentLogger } from "../../application/logger.ts";
+import type { Metrics } from "../../application/metrics.ts";
 import { checkOutgoing, deadLetterMessage } from "./messages.ts";
-import { deliver, deliveryPolicy, gate } from "./delivery.ts";
+import { deliver, deliveryPolicy, gate, outcomeCounter } from "./delivery.ts";
 
 export type SqliteBusOptions = {
   /** The SQLite file; ":memory:" for a bus that dies with the process. */
@@ -26,6 +28,8 @@ export type SqliteBusOptions = {
   /** Messages fetched per read (default 100). */
   fetchSize?: number;
   logger?: Logger;
+  /** Counts messages consumed and dead-lettered. */
+  metrics?: Metrics;
 };
 
 const SCHEMA = `
@@ -96,6 +100,7 @@ export const sqliteBus = (options: SqliteBusOptions): Bus => {
   const { path, pollMs = 100, fetchSize = 100, logger = silentLogger } = options;
   if (path !== ":memory:") Deno.mkdirSync(dirname(path), { recursive: true });
   const db = openBusFile(path);
+  const count = outcomeCounter(options.metrics);
 
   const nextOffset = db.prepare(
     `INSERT INTO bus_topics (topic, next_offset) VALUES (?, 1)
@@ -219,12 +224,14 @@ export const sqliteBus = (options: SqliteBusOptions): Bus => {
               log.warn("message dead-lettered", {
                 topic: message.topic,
                 offset: message.offset,
+                correlationId: message.headers[HEADERS.correlationId],
                 error: outcome.error,
               });
               settle(message, () => append([deadLetterMessage(message, groupId, outcome)]));
             } else {
               settle(message, () => {});
             }
+            count(outcome, groupId, message.topic);
           }
         } catch (error) {
           // The store failed (disk full, locked too long): nothing was committed, so
@@ -264,6 +271,12 @@ export const sqliteBus = (options: SqliteBusOptions): Bus => {
         resolve();
       }),
     consume: (options) => new Promise<Consumer>((resolve) => resolve(start(options))),
+    ping: () =>
+      new Promise<void>((resolve) => {
+        ensureOpen();
+        db.prepare("SELECT 1").get();
+        resolve();
+      }),
     close: async () => {
       if (closed) return;
       await Promise.all([...consumers].map((consumer) => consumer.stop()));

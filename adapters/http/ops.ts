@@ -6,8 +6,8 @@ export type ReadinessCheck = { name: string; check: () => Promise<unknown> };
 
 export type OpsOptions = {
   checks: readonly ReadinessCheck[];
-  /** The Prometheus text of the app's registry. */
-  metrics: () => string;
+  /** The Prometheus text of the app's registry (async: a gauge may be read at scrape time). */
+  metrics: () => string | Promise<string>;
   /** A check slower than this counts as failed (default 2 s). */
   timeoutMs?: number;
 };
@@ -47,7 +47,7 @@ export const opsHandler =
         return json({ status: ready ? "ready" : "not ready", checks: report }, ready ? 200 : 503);
       }
       case "/metrics":
-        return new Response(metrics(), {
+        return new Response(await metrics(), {
           headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
         });
       default:

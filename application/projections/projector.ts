@@ -22,6 +22,11 @@ export type Projector = {
   waitFor(position: number, timeoutMs: number): Promise<boolean>;
   /** Called after each commit with every plan changed in it, once per event that changed it. */
   onPlanChanged(listener: (plan: PlanWithTiers) => void): () => void;
+  /**
+   * Counts the events in the store past the committed position, up to `limit` (default
+   * 10,000), and sets the projection_lag_events gauge to it: call it when metrics are read.
+   */
+  measureLag(limit?: number): Promise<number>;
   /** Resolves when stopped, rejects when the projection failed (the cause is logged too). */
   readonly done: Promise<void>;
   stop(): Promise<void>;
@@ -55,6 +60,10 @@ export const startProjector = (
     "Global position of the last event in the read model",
   );
   const projected = metrics.counter("projection_events_total", "Events folded into the read model");
+  const lagGauge = metrics.gauge(
+    "projection_lag_events",
+    "Events in the event store not yet in the read model (counted up to a limit, 10,000)",
+  );
   const aborter = new AbortController();
   const listeners = new Set<(plan: PlanWithTiers) => void>();
   let waiters: Waiter[] = [];
@@ -203,6 +212,11 @@ export const startProjector = (
     onPlanChanged(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    async measureLag(limit = 10_000) {
+      const lag = (await store.readAll({ after: committed.position, limit })).length;
+      lagGauge.set(lag);
+      return lag;
     },
     done,
     async stop() {

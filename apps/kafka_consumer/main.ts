@@ -4,8 +4,11 @@
 // routes on KAFKA_CONSUMER_PORT. Stateless: run as many as the topics have partitions.
 //   deno task kafka_consumer [--dev]
 import { opsHandler } from "../../adapters/http/ops.ts";
-import { jsonLogger } from "../../adapters/observability/json_logger.ts";
-import { prometheusRegistry } from "../../adapters/observability/prometheus.ts";
+import { contextLogger } from "../../adapters/observability/log_context.ts";
+import {
+  type PrometheusRegistry,
+  prometheusRegistry,
+} from "../../adapters/observability/prometheus.ts";
 import type { Bus } from "../../application/bus.ts";
 import { systemClock } from "../../application/clock.ts";
 import type { EventStore } from "../../application/event_store.ts";
@@ -15,11 +18,15 @@ import { startOutbound } from "../../application/outbound_consumer.ts";
 import { startOutbox } from "../../application/outbox.ts";
 import { type Config, ConfigError, loadConfig } from "../config.ts";
 import {
+  appLogger,
+  busCheck,
   closeAll,
+  correlatedBus,
   keepSubscribed,
   openBus,
   openEventStore,
   openStripe,
+  runApp,
   storeCheck,
   stripeTarget,
 } from "../infrastructure.ts";
@@ -33,6 +40,11 @@ export type KafkaConsumerOptions = {
   /** The Stripe API to call: the configured one, or the dev simulator's URL. */
   stripe: { apiKey: string; apiBase?: string | null };
   logger?: Logger;
+  /**
+   * Default: a registry of its own, served at /metrics. A `bus` given counts its messages
+   * in the registry it was opened with.
+   */
+  metrics?: PrometheusRegistry;
   /** Default: config.consumerPort; 0 picks a free port; null serves no ops routes. */
   port?: number | null;
 };
@@ -41,76 +53,85 @@ export type KafkaConsumer = { port: number | null; close(): Promise<void> };
 
 export const startKafkaConsumer = async (options: KafkaConsumerOptions): Promise<KafkaConsumer> => {
   const { config } = options;
-  const logger = options.logger ?? jsonLogger({
-    secrets: [options.stripe.apiKey, config.stripeWebhooksSecret],
-  }).with({ app: "kafka_consumer" });
-  const metrics = prometheusRegistry();
-  const store = options.store ?? await openEventStore(config, logger);
-  const bus = options.bus ?? await openBus(config, "nudges-kafka-consumer", logger);
-  const stripe = openStripe(config, { ...options.stripe, metrics, logger });
+  // Lines logged while a message is handled carry its correlation id (correlatedBus).
+  const logger = contextLogger(options.logger ?? appLogger(config, "kafka_consumer"));
+  const metrics = options.metrics ?? prometheusRegistry();
+  const opened: [string, () => Promise<unknown> | unknown][] = [];
+  const close = () => closeAll(logger, opened);
+  try {
+    const store = options.store ?? await openEventStore(config, logger);
+    if (!options.store) opened.push(["store", () => store.close()]);
+    const bus = options.bus ?? await openBus(config, "nudges-kafka-consumer", logger, metrics);
+    if (!options.bus) opened.push(["bus", () => bus.close()]);
+    const stripe = openStripe(config, { ...options.stripe, metrics, logger });
+    opened.push(["stripe", () => stripe.dispose()]);
+    const correlated = correlatedBus(bus, logger);
 
-  const stopping = new AbortController();
-  const outbox = keepSubscribed(
-    "outbox",
-    (signal) => startOutbox({ store, bus, signal, logger }),
-    { signal: stopping.signal, logger },
-  );
-  const outbound = await startOutbound({
-    bus,
-    deps: { store, gateway: stripe.gateway, clock: systemClock, logger },
-    circuit: stripe.circuit,
-  });
-  const inbound = await startInbound(bus, { store, clock: systemClock, logger });
+    const stopping = new AbortController();
+    const outbox = keepSubscribed(
+      "outbox",
+      (signal) => startOutbox({ store, bus, signal, logger }),
+      { signal: stopping.signal, logger },
+    );
+    opened.push(["outbox", () => (stopping.abort(), outbox)]);
+    const outbound = await startOutbound({
+      bus: correlated,
+      deps: { store, gateway: stripe.gateway, clock: systemClock, logger },
+      circuit: stripe.circuit,
+    });
+    opened.push(["outbound consumers", () => outbound.stop()]);
+    const inbound = await startInbound(correlated, { store, clock: systemClock, logger });
+    opened.push(["inbound consumer", () => inbound.stop()]);
 
-  const ops = opsHandler({
-    checks: [storeCheck(store)],
-    metrics: () => metrics.render(),
-  });
-  const port = options.port === undefined ? config.consumerPort : options.port;
-  const server = port === null ? null : Deno.serve(
-    { port, onListen: ({ port }) => logger.info("ops routes listening", { port }) },
-    async (request) => await ops(request) ?? new Response("not found", { status: 404 }),
-  );
+    const ops = opsHandler({
+      checks: [storeCheck(store), busCheck(bus)],
+      metrics: () => metrics.render(),
+    });
+    const port = options.port === undefined ? config.consumerPort : options.port;
+    const server = port === null ? null : Deno.serve(
+      { port, onListen: ({ port }) => logger.info("ops routes listening", { port }) },
+      async (request) => await ops(request) ?? new Response("not found", { status: 404 }),
+    );
+    if (server) opened.push(["ops routes", () => server.shutdown()]);
+    let closing: Promise<void> | undefined;
+    return { port: server?.addr.port ?? null, close: () => closing ??= close() };
+  } catch (error) {
+    await close(); // whatever started before the failure stops: nothing is left running
+    throw error;
+  }
+};
 
-  let closing: Promise<void> | undefined;
-  return {
-    port: server?.addr.port ?? null,
-    close: () =>
-      closing ??= closeAll(logger, [
-        ["store", options.store ? undefined : () => store.close()],
-        ["bus", options.bus ? undefined : () => bus.close()],
-        ["stripe", () => stripe.dispose()],
-        ["outbox", () => (stopping.abort(), outbox)],
-        ["outbound consumers", () => outbound.stop()],
-        ["inbound consumer", () => inbound.stop()],
-        ["ops routes", () => server?.shutdown()],
-      ]),
-  };
+/**
+ * Without STRIPE_API_KEY the embedded simulator stands in for Stripe and sends its webhooks
+ * to the webhooks app at WEBHOOKS_URL, so the secrets they share must be given.
+ */
+const load = (env: Record<string, string>, dev: boolean): Config => {
+  if (env.STRIPE_API_KEY) return loadConfig(env, { dev });
+  try {
+    return loadConfig(env, { dev, required: ["STRIPE_WEBHOOKS_SECRET", "WEBHOOKS_API_KEY"] });
+  } catch (error) {
+    if (!(error instanceof ConfigError) || !error.message.startsWith("missing")) throw error;
+    throw new ConfigError(
+      `${error.message} (the embedded Stripe simulator signs its webhooks with them; ` +
+        `or set STRIPE_API_KEY to call Stripe)`,
+    );
+  }
 };
 
 if (import.meta.main) {
-  try {
-    const dev = Deno.args.includes("--dev");
-    // Without STRIPE_API_KEY the embedded simulator stands in for Stripe, and its webhooks
-    // go to the webhooks app at WEBHOOKS_URL, so the secrets they share must be given.
-    const config = loadConfig(Deno.env.toObject(), {
-      dev,
-      required: Deno.env.get("STRIPE_API_KEY")
-        ? []
-        : ["STRIPE_WEBHOOKS_SECRET", "WEBHOOKS_API_KEY"],
-    });
-    const logger = jsonLogger({
-      secrets: [config.stripeApiKey ?? "", config.stripeWebhooksSecret, config.webhooksApiKey],
-    }).with({ app: "kafka_consumer" });
-    const webhooksUrl = Deno.env.get("WEBHOOKS_URL") ?? `http://127.0.0.1:${config.webhooksPort}`;
-    const stripe = stripeTarget(config, { webhooksUrl, logger });
-    const app = await startKafkaConsumer({ config, stripe, logger });
-    const stop = () => app.close().then(() => stripe.close()).then(() => Deno.exit(0));
-    Deno.addSignalListener("SIGINT", stop);
-    Deno.addSignalListener("SIGTERM", stop);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(`kafka_consumer: ${error.message}`);
-    Deno.exit(1);
-  }
+  await runApp(
+    "kafka_consumer",
+    (env) => load(env, Deno.args.includes("--dev")),
+    async (config, logger) => {
+      const stripe = stripeTarget(config, { webhooksUrl: config.webhooksUrl, logger });
+      try {
+        const app = await startKafkaConsumer({ config, stripe, logger });
+        // The simulator closes last: a Stripe call in hand completes.
+        return { close: () => app.close().then(() => stripe.close()) };
+      } catch (error) {
+        await stripe.close();
+        throw error;
+      }
+    },
+  );
 }

@@ -1,6 +1,6 @@
 // The product API: GraphQL at /graphql, ops routes beside it. Composes the event store,
 // this process's own read model and its projector, and the GraphQL server.
-//   deno run --allow-net --allow-env --allow-read --allow-write apps/product_api/main.ts [--dev]
+//   deno task product_api [--dev]
 import { join } from "node:path";
 import { randomId, systemClock } from "../../application/clock.ts";
 import type { EventStore } from "../../application/event_store.ts";
@@ -9,11 +9,13 @@ import { type Projector, startProjector } from "../../application/projections/pr
 import type { ReadModelStore } from "../../application/projections/read_model.ts";
 import { GRAPHQL_PATH, graphqlServer, type Limits } from "../../adapters/graphql/server.ts";
 import { opsHandler } from "../../adapters/http/ops.ts";
-import { jsonLogger } from "../../adapters/observability/json_logger.ts";
-import { prometheusRegistry } from "../../adapters/observability/prometheus.ts";
+import {
+  type PrometheusRegistry,
+  prometheusRegistry,
+} from "../../adapters/observability/prometheus.ts";
 import { sqliteReadModel } from "../../adapters/readmodel/sqlite.ts";
-import { type Config, ConfigError, loadConfig } from "../config.ts";
-import { openEventStore, storeCheck } from "../infrastructure.ts";
+import { type Config, loadConfig } from "../config.ts";
+import { appLogger, openEventStore, runApp, storeCheck } from "../infrastructure.ts";
 
 export type ProductApiOptions = {
   config: Config;
@@ -25,6 +27,8 @@ export type ProductApiOptions = {
   /** Default: DATA_DIR/read_model-<port>.sqlite, one file per process (closed with the API). */
   readModel?: ReadModelStore;
   logger?: Logger;
+  /** Default: a registry of its own, served at /metrics. */
+  metrics?: PrometheusRegistry;
   hostname?: string;
   /** Default: config.productApiPort; 0 picks a free port. */
   port?: number;
@@ -42,13 +46,11 @@ export type ProductApi = {
 export const startProductApi = async (options: ProductApiOptions): Promise<ProductApi> => {
   const { config } = options;
   const port = options.port ?? config.productApiPort;
-  const logger = options.logger ??
-    jsonLogger({ secrets: [config.productApiToken, config.webhooksApiKey] })
-      .with({ app: "product_api" });
+  const logger = options.logger ?? appLogger(config, "product_api");
   const store = options.store ?? await openEventStore(config, logger);
   const readModel = options.readModel ??
     sqliteReadModel(join(config.dataDir, `read_model-${port}.sqlite`));
-  const metrics = prometheusRegistry();
+  const metrics = options.metrics ?? prometheusRegistry();
   const projector = startProjector({ store, readModel, logger, metrics });
   const graphql = graphqlServer({
     store,
@@ -72,7 +74,8 @@ export const startProductApi = async (options: ProductApiOptions): Promise<Produ
         },
       },
     ],
-    metrics: () => metrics.render(),
+    // The lag is counted when scraped; a store that does not answer leaves the last count.
+    metrics: () => projector.measureLag().catch(() => {}).then(() => metrics.render()),
   });
 
   const release = async () => {
@@ -112,19 +115,12 @@ export const startProductApi = async (options: ProductApiOptions): Promise<Produ
 };
 
 if (import.meta.main) {
-  try {
-    const dev = Deno.args.includes("--dev");
-    const config = loadConfig(Deno.env.toObject(), { dev, required: ["PRODUCT_API_TOKEN"] });
-    for (const [name, value] of Object.entries(config.madeUp)) {
-      console.log(`dev mode: ${name}=${value}`);
-    }
-    const api = await startProductApi({ config });
-    const stop = () => api.close().then(() => Deno.exit(0));
-    Deno.addSignalListener("SIGINT", stop);
-    Deno.addSignalListener("SIGTERM", stop);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(`product API: ${error.message}`);
-    Deno.exit(1);
-  }
+  await runApp(
+    "product_api",
+    (env) => loadConfig(env, { dev: Deno.args.includes("--dev"), required: ["PRODUCT_API_TOKEN"] }),
+    async (config, logger) => {
+      const api = await startProductApi({ config, logger });
+      return { close: api.close, failed: api.projector.done };
+    },
+  );
 }

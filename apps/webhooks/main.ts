@@ -4,19 +4,23 @@
 //   deno task webhooks [--dev]
 import { webhookHandler } from "../../adapters/http/webhooks.ts";
 import { opsHandler } from "../../adapters/http/ops.ts";
-import { jsonLogger } from "../../adapters/observability/json_logger.ts";
-import { prometheusRegistry } from "../../adapters/observability/prometheus.ts";
+import {
+  type PrometheusRegistry,
+  prometheusRegistry,
+} from "../../adapters/observability/prometheus.ts";
 import { systemClock } from "../../application/clock.ts";
 import type { EventStore } from "../../application/event_store.ts";
 import type { Logger } from "../../application/logger.ts";
-import { type Config, ConfigError, loadConfig } from "../config.ts";
-import { closeAll, openEventStore, storeCheck } from "../infrastructure.ts";
+import { type Config, loadConfig } from "../config.ts";
+import { appLogger, closeAll, openEventStore, runApp, storeCheck } from "../infrastructure.ts";
 
 export type WebhooksOptions = {
   config: Config;
   /** Default: the configured event store (closed with the app). */
   store?: EventStore;
   logger?: Logger;
+  /** Default: a registry of its own, served at /metrics. */
+  metrics?: PrometheusRegistry;
   hostname?: string;
   /** Default: config.webhooksPort; 0 picks a free port. */
   port?: number;
@@ -31,10 +35,8 @@ export type Webhooks = {
 
 export const startWebhooks = async (options: WebhooksOptions): Promise<Webhooks> => {
   const { config } = options;
-  const logger = options.logger ??
-    jsonLogger({ secrets: [config.stripeWebhooksSecret, config.webhooksApiKey] })
-      .with({ app: "webhooks" });
-  const metrics = prometheusRegistry();
+  const logger = options.logger ?? appLogger(config, "webhooks");
+  const metrics = options.metrics ?? prometheusRegistry();
   const store = options.store ?? await openEventStore(config, logger);
   const ops = opsHandler({ checks: [storeCheck(store)], metrics: () => metrics.render() });
   const webhooks = webhookHandler({
@@ -75,21 +77,13 @@ export const startWebhooks = async (options: WebhooksOptions): Promise<Webhooks>
 };
 
 if (import.meta.main) {
-  try {
-    const config = loadConfig(Deno.env.toObject(), {
-      dev: Deno.args.includes("--dev"),
-      required: ["STRIPE_WEBHOOKS_SECRET", "WEBHOOKS_API_KEY"],
-    });
-    for (const [name, value] of Object.entries(config.madeUp)) {
-      console.error(`dev mode: ${name}=${value}`);
-    }
-    const app = await startWebhooks({ config });
-    const stop = () => app.close().then(() => Deno.exit(0));
-    Deno.addSignalListener("SIGINT", stop);
-    Deno.addSignalListener("SIGTERM", stop);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(`webhooks: ${error.message}`);
-    Deno.exit(1);
-  }
+  await runApp(
+    "webhooks",
+    (env) =>
+      loadConfig(env, {
+        dev: Deno.args.includes("--dev"),
+        required: ["STRIPE_WEBHOOKS_SECRET", "WEBHOOKS_API_KEY"],
+      }),
+    (config, logger) => startWebhooks({ config, logger }),
+  );
 }

@@ -311,3 +311,58 @@ Deno.test({
       }
     }),
 });
+
+Deno.test("/metrics shows how many events the read model is behind the store", () =>
+  inTempDir(async (dir) => {
+    const store = sqliteEventStore(`${dir}/events.sqlite`);
+    const api = await start(dir, { store });
+    try {
+      const metrics = async () =>
+        await (await fetch(api.url.replace("/graphql", "/metrics"))).text();
+      await until(async () => /projection_lag_events 0/.test(await metrics()));
+      await api.projector.stop();
+      for (const name of ["A", "B", "C"]) {
+        const planId = crypto.randomUUID();
+        await handleCommand(store, planDecider, planStream(planId), {
+          type: "CreatePlan",
+          data: { planId, at: new Date().toISOString(), name, description: null, iconUrl: null },
+        }, {
+          metadata: {
+            correlationId: "c",
+            causationId: "c",
+            cause: { kind: "system", reason: "test" },
+          },
+          newEventId: () => crypto.randomUUID(),
+        });
+      }
+      assert.match(await metrics(), /projection_lag_events 3/);
+      const ready = await fetch(api.url.replace("/graphql", "/readyz"));
+      assert.equal(ready.status, 503);
+      assert.equal((await ready.json()).checks.readModel, "stopped");
+    } finally {
+      await api.close();
+      await store.close();
+    }
+  }));
+
+Deno.test("a product API whose projection fails for good exits 1, to be restarted", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "product_api_" });
+  try {
+    const run = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", MAIN],
+      env: {
+        PRODUCT_API_TOKEN: TOKEN,
+        DATA_DIR: dir,
+        PRODUCT_API_PORT: "0",
+        // Nothing listens there: the projection cannot read its checkpoint.
+        EVENTSTORE_CONNECTION_STRING: "esdb://127.0.0.1:9?tls=false",
+      },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(run.code, 1);
+    assert.match(new TextDecoder().decode(run.stderr), /"cannot go on, exiting to be restarted"/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,117 @@
+// `deno task dev`: the whole system in one process on this machine. The product API, the
+// webhook endpoint, the outbox publisher and the outbound and inbound consumers share one
+// event store and one bus: SQLite files under DATA_DIR and the in-process bus unless
+// EVENTSTORE_CONNECTION_STRING / KAFKA_BROKERS name the real engines; and a Stripe
+// simulator, posting signed webhooks back to the endpoint, unless STRIPE_API_KEY is set.
+//   deno task dev
+import { prometheusRegistry } from "../../adapters/observability/prometheus.ts";
+import type { Logger } from "../../application/logger.ts";
+import type { Config } from "../config.ts";
+import { closeAll, openBus, openEventStore, runApp, stripeTarget } from "../infrastructure.ts";
+import { startKafkaConsumer } from "../kafka_consumer/main.ts";
+import { startProductApi } from "../product_api/main.ts";
+import { startWebhooks } from "../webhooks/main.ts";
+import { banner, type DevUrls } from "./banner.ts";
+import { removeRunFile, writeRunFile } from "./run_file.ts";
+import { loadDevConfig } from "./secrets.ts";
+
+export type Dev = {
+  urls: DevUrls;
+  /** Rejects when the product API's read model failed for good. */
+  failed: Promise<unknown>;
+  close(): Promise<void>;
+};
+
+const onPort = async <T>(variable: string, port: number, start: () => Promise<T>) => {
+  try {
+    return await start();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+    throw new Error(
+      `port ${port} is taken (${variable}): stop what listens there, or set ${variable}`,
+    );
+  }
+};
+
+/**
+ * Starts every part over one store and one bus. `webhooksUrl`: where the simulator posts
+ * its webhooks, when not to this process's own endpoint (WEBHOOKS_URL, behind a proxy).
+ */
+export const startDev = async (
+  config: Config,
+  { logger, webhooksUrl }: { logger: Logger; webhooksUrl?: string },
+): Promise<Dev> => {
+  const opened: [string, () => Promise<unknown>][] = [];
+  const close = () => closeAll(logger, opened);
+  try {
+    const store = await openEventStore(config, logger.with({ component: "event_store" }));
+    opened.push(["event store", () => store.close()]);
+    // The bus counts its messages in the registry the consumers serve at /metrics.
+    const consumerMetrics = prometheusRegistry();
+    const bus = await openBus(config, "nudges-dev", logger, consumerMetrics);
+    opened.push(["bus", () => bus.close()]);
+    const webhooks = await onPort(
+      "WEBHOOKS_PORT",
+      config.webhooksPort,
+      () => startWebhooks({ config, store, logger: logger.with({ app: "webhooks" }) }),
+    );
+    opened.push(["webhooks", webhooks.close]);
+    // Closed after the consumers (closeAll goes last first): a Stripe call in hand completes.
+    const stripe = stripeTarget(config, { webhooksUrl: webhooksUrl ?? webhooks.url, logger });
+    opened.push(["Stripe simulator", stripe.close]);
+    const consumer = await onPort(
+      "KAFKA_CONSUMER_PORT",
+      config.consumerPort,
+      () =>
+        startKafkaConsumer({
+          config,
+          store,
+          bus,
+          stripe,
+          metrics: consumerMetrics,
+          logger: logger.with({ app: "kafka_consumer" }),
+        }),
+    );
+    opened.push(["consumers", consumer.close]);
+    const api = await onPort(
+      "PRODUCT_API_PORT",
+      config.productApiPort,
+      () => startProductApi({ config, store, logger: logger.with({ app: "product_api" }) }),
+    );
+    opened.push(["product API", api.close]);
+    const urls: DevUrls = {
+      graphql: api.url,
+      webhooks: webhooks.url,
+      consumerOps: `http://127.0.0.1:${consumer.port}`,
+      stripeSimulator: stripe.simulator?.url ?? null,
+    };
+    await writeRunFile(config.dataDir, urls);
+    opened.push(["run file", () => removeRunFile(config.dataDir)]);
+    return { urls, failed: api.projector.done, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+};
+
+if (import.meta.main) {
+  // The banner prints the made-up secrets once everything listens; runApp would print
+  // them at start as well.
+  let madeUp: Record<string, string> = {};
+  await runApp(
+    "dev",
+    (env) => {
+      const config = loadDevConfig(env);
+      madeUp = config.madeUp;
+      return { ...config, madeUp: {} };
+    },
+    async (config, logger) => {
+      const dev = await startDev(config, {
+        logger,
+        webhooksUrl: Deno.env.get("WEBHOOKS_URL") ? config.webhooksUrl : undefined,
+      });
+      console.log(banner({ ...config, madeUp }, dev.urls));
+      return dev;
+    },
+  );
+}
