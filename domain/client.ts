@@ -1,6 +1,6 @@
 // Client: a customer of Nudges, twinned with a Stripe Customer.
 import { conflict, type Decider, invalid, notFound, unreachable } from "./decider.ts";
-import { failed, linked, linkOutcome, type SyncStatus } from "./sync.ts";
+import { failed, isFailedWith, linked, needsLink, type SyncStatus } from "./sync.ts";
 
 export type Client = {
   id: string;
@@ -47,19 +47,15 @@ export const decide = (command: ClientCommand, state: ClientState): ClientEvent[
       return [{ type: "ClientCreated", data: { clientId, at, name, email } }];
     }
     case "LinkStripeCustomer": {
-      const { clientId, stripeCustomerId } = command.data;
-      const link = linkOutcome(
-        existing(state, clientId).stripeCustomerId,
-        stripeCustomerId,
-        "Client",
-      );
-      return link === "same" ? [] : [{ type: "StripeCustomerLinked", data: command.data }];
+      const linked = existing(state, command.data.clientId).stripeCustomerId;
+      return needsLink(linked, command.data.stripeCustomerId, "Client")
+        ? [{ type: "StripeCustomerLinked", data: command.data }]
+        : [];
     }
-    case "MarkClientSyncFailed": {
-      const client = existing(state, command.data.clientId);
-      if (client.syncStatus === "FAILED" && client.syncError === command.data.error) return [];
-      return [{ type: "ClientSyncFailed", data: command.data }];
-    }
+    case "MarkClientSyncFailed":
+      return isFailedWith(existing(state, command.data.clientId), command.data.error)
+        ? []
+        : [{ type: "ClientSyncFailed", data: command.data }];
     default:
       return unreachable(command);
   }

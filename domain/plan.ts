@@ -1,7 +1,7 @@
 // Plan: a product of the Nudges catalog, twinned with a Stripe Product.
 import { conflict, type Decider, invalid, notFound, unreachable } from "./decider.ts";
 import { changed, epochSecond, isStale, type StripeChange } from "./stripe_time.ts";
-import { failed, linked, linkOutcome, type SyncStatus } from "./sync.ts";
+import { failed, isFailedWith, linked, needsLink, type SyncStatus } from "./sync.ts";
 
 export type PlanFields = {
   name: string;
@@ -145,15 +145,15 @@ export const decide = (command: PlanCommand, state: PlanState): PlanEvent[] => {
       return [{ type: "PlanDeletedInStripe", data: command.data }];
     }
     case "LinkStripeProduct": {
-      const { planId, stripeProductId } = command.data;
-      const link = linkOutcome(existing(state, planId).stripeProductId, stripeProductId, "Plan");
-      return link === "same" ? [] : [{ type: "StripeProductLinked", data: command.data }];
+      const linked = existing(state, command.data.planId).stripeProductId;
+      return needsLink(linked, command.data.stripeProductId, "Plan")
+        ? [{ type: "StripeProductLinked", data: command.data }]
+        : [];
     }
-    case "MarkPlanSyncFailed": {
-      const plan = existing(state, data.planId);
-      if (plan.syncStatus === "FAILED" && plan.syncError === command.data.error) return [];
-      return [{ type: "PlanSyncFailed", data: command.data }];
-    }
+    case "MarkPlanSyncFailed":
+      return isFailedWith(existing(state, command.data.planId), command.data.error)
+        ? []
+        : [{ type: "PlanSyncFailed", data: command.data }];
     default:
       return unreachable(command);
   }

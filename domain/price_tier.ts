@@ -2,7 +2,7 @@
 // immutable but for a few fields, so a tier is created, archived, or changed in Stripe.
 import { conflict, type Decider, invalid, notFound, unreachable } from "./decider.ts";
 import { changed, epochSecond, isStale, type StripeChange } from "./stripe_time.ts";
-import { failed, linked, linkOutcome, type SyncStatus } from "./sync.ts";
+import { failed, isFailedWith, linked, needsLink, type SyncStatus } from "./sync.ts";
 
 export type BillingInterval = "day" | "week" | "month" | "year";
 
@@ -167,19 +167,15 @@ export const decide = (command: PriceTierCommand, state: PriceTierState): PriceT
       return [{ type: "PriceTierDeletedInStripe", data: command.data }];
     }
     case "LinkStripePrice": {
-      const { priceTierId, stripePriceId } = command.data;
-      const link = linkOutcome(
-        existing(state, priceTierId).stripePriceId,
-        stripePriceId,
-        "Price tier",
-      );
-      return link === "same" ? [] : [{ type: "StripePriceLinked", data: command.data }];
+      const linked = existing(state, command.data.priceTierId).stripePriceId;
+      return needsLink(linked, command.data.stripePriceId, "Price tier")
+        ? [{ type: "StripePriceLinked", data: command.data }]
+        : [];
     }
-    case "MarkPriceTierSyncFailed": {
-      const tier = existing(state, data.priceTierId);
-      if (tier.syncStatus === "FAILED" && tier.syncError === command.data.error) return [];
-      return [{ type: "PriceTierSyncFailed", data: command.data }];
-    }
+    case "MarkPriceTierSyncFailed":
+      return isFailedWith(existing(state, command.data.priceTierId), command.data.error)
+        ? []
+        : [{ type: "PriceTierSyncFailed", data: command.data }];
     default:
       return unreachable(command);
   }

@@ -4,22 +4,18 @@ import { conflict } from "./decider.ts";
 export type SyncStatus = "PENDING" | "SYNCED" | "FAILED";
 
 /**
- * Linking the id an object already has is a no-op ("same"); linking a first id is "new";
- * linking a different id than the one it has is refused: one Nudges object, one twin.
+ * Whether linking `stripeId` records anything: linking the id an object has is a no-op,
+ * linking a first id is new, linking another id is refused: one Nudges object, one twin.
  */
-export const linkOutcome = (
-  current: string | null,
-  stripeId: string,
-  what: string,
-): "same" | "new" => {
-  if (current === stripeId) return "same";
+export const needsLink = (current: string | null, stripeId: string, what: string): boolean => {
+  if (current === stripeId) return false;
   if (current !== null) {
     throw conflict(
       "StripeLinkMismatch",
       `${what} is linked to ${current} already, refusing to link it to ${stripeId}`,
     );
   }
-  return "new";
+  return true;
 };
 
 type Twinned = { syncStatus: SyncStatus; syncError: string | null };
@@ -31,6 +27,10 @@ export const linked = <T extends Twinned>(object: T, link: NoInfer<Partial<T>>):
   syncStatus: "SYNCED",
   syncError: null,
 });
+
+/** True when Stripe's refusal is recorded already: marking it again changes nothing. */
+export const isFailedWith = (object: Twinned, error: string): boolean =>
+  object.syncStatus === "FAILED" && object.syncError === error;
 
 /** The object Stripe refused for good, with Stripe's message. */
 export const failed = <T extends Twinned>(object: T, error: string): T => ({
