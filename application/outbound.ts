@@ -7,12 +7,19 @@
 // linked already (or whose outcome for this event is recorded) is not sent again.
 import { clientDecider, clientStream } from "../domain/client.ts";
 import { type Decider, DomainError } from "../domain/decider.ts";
-import { type Plan, planDecider, planStream } from "../domain/plan.ts";
+import {
+  type Plan,
+  type PlanChanges,
+  planDecider,
+  type PlanEvent,
+  type PlanFields,
+  planStream,
+} from "../domain/plan.ts";
 import { priceTierDecider, priceTierStream } from "../domain/price_tier.ts";
 import { type IncomingMessage, type MessageHandler, PermanentFailure } from "./bus.ts";
 import { type Clock, nameBasedId } from "./clock.ts";
 import { type DomainEvent, handleCommand, readState, type StreamState } from "./command_handler.ts";
-import type { EventStore } from "./event_store.ts";
+import type { EventStore, RecordedEvent } from "./event_store.ts";
 import {
   HEADERS,
   type IntegrationEvent,
@@ -75,14 +82,18 @@ const record = async <C, E extends DomainEvent, S>(
   });
 };
 
-/** Stripe's answer: the id, or null after recording Stripe's refusal with `refused`. */
+/**
+ * Stripe's answer: the id, or null after recording Stripe's refusal with `refused`.
+ * `keyOf` names a call other than the event's whole one (see changeProduct).
+ */
 const callStripe = async (
   ctx: Ctx,
   call: (idempotencyKey: string) => Promise<string>,
   refused: (error: string) => Promise<void>,
+  keyOf = ctx.event.eventId,
 ): Promise<string | null> => {
   try {
-    return await call(idempotencyKeyFor(ctx.event.eventId));
+    return await call(idempotencyKeyFor(keyOf));
   } catch (error) {
     if (!(error instanceof PermanentStripeError)) throw error;
     ctx.logger.warn("Stripe refused a call", { eventId: ctx.event.eventId, error: error.message });
@@ -91,11 +102,29 @@ const callStripe = async (
   }
 };
 
-const markPlanFailed = (ctx: Ctx, planId: string) => (error: string) =>
-  record(ctx, planDecider, planStream(planId), "failed", {
-    type: "MarkPlanSyncFailed",
-    data: { planId, at: ctx.clock(), error },
-  });
+/** Records Stripe's refusal (or why there will never be a call) on the object: FAILED. */
+const markFailed =
+  (ctx: Ctx, kind: "plan" | "priceTier" | "client", id: string) =>
+  (error: string): Promise<void> => {
+    const at = ctx.clock();
+    switch (kind) {
+      case "plan":
+        return record(ctx, planDecider, planStream(id), "failed", {
+          type: "MarkPlanSyncFailed",
+          data: { planId: id, at, error },
+        });
+      case "priceTier":
+        return record(ctx, priceTierDecider, priceTierStream(id), "failed", {
+          type: "MarkPriceTierSyncFailed",
+          data: { priceTierId: id, at, error },
+        });
+      case "client":
+        return record(ctx, clientDecider, clientStream(id), "failed", {
+          type: "MarkClientSyncFailed",
+          data: { clientId: id, at, error },
+        });
+    }
+  };
 
 const existing = <S>(state: S | null, what: string): S => {
   if (state === null) throw new PermanentFailure(`${what} is not in the event store`);
@@ -123,7 +152,7 @@ const planCreated = async (ctx: Ctx, event: IntegrationEventOf<"PlanCreatedEvent
         { nudgesPlanId: planId, name, description, iconUrl, active: isActive },
         key,
       ),
-    markPlanFailed(ctx, planId),
+    markFailed(ctx, "plan", planId),
   );
   if (productId === null) return;
   await record(ctx, planDecider, stream, "link", {
@@ -132,7 +161,49 @@ const planCreated = async (ctx: Ctx, event: IntegrationEventOf<"PlanCreatedEvent
   });
 };
 
-const changeProduct = async (ctx: Ctx, planId: string, changes: ProductChanges) => {
+type PlanField = keyof PlanFields;
+const PLAN_FIELDS: readonly PlanField[] = ["name", "description", "iconUrl", "isActive"];
+
+/**
+ * The plan fields that events after the causing one set again. A delayed call must not
+ * send its older values for them: a newer Dashboard edit is never sent back to Stripe,
+ * and the echo of the delayed call is recognised as Nudges' own, so Stripe would keep the
+ * older value for good. A newer Nudges change sends its own values when its turn comes.
+ */
+const setAgainLater = (recorded: readonly RecordedEvent[], ctx: Ctx, planId: string) => {
+  const cause = recorded.findIndex((e) => e.metadata.eventId === ctx.event.eventId);
+  if (cause < 0) {
+    throw new PermanentFailure(
+      `event ${ctx.event.eventId} is not in the stream of plan ${planId}: ` +
+        "it cannot be ordered against the plan's later changes",
+    );
+  }
+  const fields = new Set<PlanField>();
+  for (const { type, data } of recorded.slice(cause + 1)) {
+    const event = { type, data } as PlanEvent;
+    switch (event.type) {
+      case "PlanUpdated":
+      case "PlanChangedInStripe":
+        for (const field of Object.keys(event.data.changes)) fields.add(field as PlanField);
+        break;
+      case "PlanDeleted":
+        fields.add("isActive");
+        break;
+      case "PlanDeletedInStripe":
+        // The product is gone from Stripe: nothing is left to change there.
+        PLAN_FIELDS.forEach((field) => fields.add(field));
+        break;
+    }
+  }
+  return fields;
+};
+
+const productChanges = ({ isActive, ...rest }: PlanChanges): ProductChanges => ({
+  ...rest,
+  ...(isActive !== undefined && { active: isActive }),
+});
+
+const changeProduct = async (ctx: Ctx, planId: string, changes: PlanChanges) => {
   const stream = planStream(planId);
   const loaded = await readState(ctx.store, planDecider, stream);
   const plan = existing(loaded.state, `plan ${planId}`);
@@ -142,24 +213,31 @@ const changeProduct = async (ctx: Ctx, planId: string, changes: ProductChanges) 
     ctx.logger.warn("plan has no Stripe product to change", { planId, eventId: ctx.event.eventId });
     return;
   }
-  if (Object.keys(changes).length === 0) return;
+  const later = setAgainLater(await ctx.store.readStream(stream), ctx, planId);
+  const fields = (Object.keys(changes) as PlanField[]).filter((field) => !later.has(field));
+  if (fields.length === 0) {
+    // Recording nothing keeps this idempotent: a redelivery finds the same later events.
+    ctx.logger.debug("every change was superseded by a later one", { planId });
+    return;
+  }
+  const current = Object.fromEntries(fields.map((field) => [field, changes[field]]));
+  // Stripe refuses a key reused with other parameters (idempotency_error, which would mark
+  // the plan FAILED), so a call that sends only part of the event's changes gets a key of
+  // its own. Its values come from the event, so the field names identify its parameters.
+  const whole = fields.length === Object.keys(changes).length;
   await callStripe(
     ctx,
-    (key) => ctx.gateway.updateProduct(productId, changes, key),
-    markPlanFailed(ctx, planId),
+    (key) => ctx.gateway.updateProduct(productId, productChanges(current), key),
+    markFailed(ctx, "plan", planId),
+    whole ? ctx.event.eventId : `${ctx.event.eventId}-${fields.sort().join("-")}`,
   );
 };
 
-const planUpdated = (ctx: Ctx, event: IntegrationEventOf<"PlanUpdatedEvent">) => {
-  const { isActive, ...rest } = event.data.changes;
-  return changeProduct(ctx, event.data.planId, {
-    ...rest,
-    ...(isActive !== undefined && { active: isActive }),
-  });
-};
+const planUpdated = (ctx: Ctx, event: IntegrationEventOf<"PlanUpdatedEvent">) =>
+  changeProduct(ctx, event.data.planId, event.data.changes);
 
 const planDeleted = (ctx: Ctx, event: IntegrationEventOf<"PlanDeletedEvent">) =>
-  changeProduct(ctx, event.data.planId, { active: false });
+  changeProduct(ctx, event.data.planId, { isActive: false });
 
 const priceTierCreated = async (ctx: Ctx, event: IntegrationEventOf<"PriceTierCreatedEvent">) => {
   const { priceTierId, planId } = event.data;
@@ -167,17 +245,13 @@ const priceTierCreated = async (ctx: Ctx, event: IntegrationEventOf<"PriceTierCr
   const loaded = await readState(ctx.store, priceTierDecider, stream);
   const tier = existing(loaded.state, `price tier ${priceTierId}`);
   if (tier.stripePriceId !== null || await handledAlready(ctx, stream, loaded)) return;
-  const markFailed = (error: string) =>
-    record(ctx, priceTierDecider, stream, "failed", {
-      type: "MarkPriceTierSyncFailed",
-      data: { priceTierId, at: ctx.clock(), error },
-    });
+  const refused = markFailed(ctx, "priceTier", priceTierId);
   const plan = (await readState(ctx.store, planDecider, planStream(planId))).state;
-  if (plan === null) return await markFailed(`plan ${planId} does not exist`);
+  if (plan === null) return await refused(`plan ${planId} does not exist`);
   // Waits for the plan's own message to create the product: never a second product.
   const productId = productOf(plan);
   if (productId === null) {
-    return await markFailed(`plan ${planId} could not be created in Stripe: ${plan.syncError}`);
+    return await refused(`plan ${planId} could not be created in Stripe: ${plan.syncError}`);
   }
   const priceId = await callStripe(
     ctx,
@@ -192,7 +266,7 @@ const priceTierCreated = async (ctx: Ctx, event: IntegrationEventOf<"PriceTierCr
         interval: event.data.interval,
         intervalCount: event.data.intervalCount,
       }, key),
-    markFailed,
+    refused,
   );
   if (priceId === null) return;
   await record(ctx, priceTierDecider, stream, "link", {
@@ -215,11 +289,7 @@ const priceTierDeleted = async (ctx: Ctx, event: IntegrationEventOf<"PriceTierDe
   await callStripe(
     ctx,
     (key) => ctx.gateway.archivePrice(priceId, key),
-    (error) =>
-      record(ctx, priceTierDecider, stream, "failed", {
-        type: "MarkPriceTierSyncFailed",
-        data: { priceTierId, at: ctx.clock(), error },
-      }),
+    markFailed(ctx, "priceTier", priceTierId),
   );
 };
 
@@ -232,11 +302,7 @@ const clientCreated = async (ctx: Ctx, event: IntegrationEventOf<"ClientCreatedE
   const customerId = await callStripe(
     ctx,
     (key) => ctx.gateway.createCustomer({ nudgesClientId: clientId, name, email }, key),
-    (error) =>
-      record(ctx, clientDecider, stream, "failed", {
-        type: "MarkClientSyncFailed",
-        data: { clientId, at: ctx.clock(), error },
-      }),
+    markFailed(ctx, "client", clientId),
   );
   if (customerId === null) return;
   await record(ctx, clientDecider, stream, "link", {

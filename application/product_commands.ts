@@ -2,11 +2,11 @@
 // through the command handler. Rules that span two aggregates live here: a price tier
 // needs a plan that exists and is not deleted.
 import { clientDecider, clientStream } from "../domain/client.ts";
-import { conflict, type Decider, fold, notFound } from "../domain/decider.ts";
-import { type PlanChanges, planDecider, type PlanEvent, planStream } from "../domain/plan.ts";
+import { conflict, type Decider, notFound } from "../domain/decider.ts";
+import { type PlanChanges, planDecider, planStream } from "../domain/plan.ts";
 import { priceTierDecider, priceTierStream, type PriceTierTerms } from "../domain/price_tier.ts";
 import type { Clock, NewId } from "./clock.ts";
-import { type CommandResult, handleCommand } from "./command_handler.ts";
+import { type CommandResult, handleCommand, readState } from "./command_handler.ts";
 import type { Cause, EventStore } from "./event_store.ts";
 
 export type CommandContext = {
@@ -68,11 +68,7 @@ export const deletePlan = (ctx: CommandContext, planId: string) =>
   });
 
 export const createPriceTier = async (ctx: CommandContext, terms: PriceTierTerms) => {
-  const recorded = await ctx.store.readStream(planStream(terms.planId));
-  const plan = fold(
-    planDecider,
-    recorded.map((e) => ({ type: e.type, data: e.data }) as PlanEvent),
-  );
+  const { state: plan } = await readState(ctx.store, planDecider, planStream(terms.planId));
   if (plan === null) throw notFound("PlanNotFound", `no plan ${terms.planId}`);
   if (plan.deleted) {
     throw conflict("PlanDeleted", `plan ${terms.planId} is deleted; it takes no new price tiers`);

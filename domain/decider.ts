@@ -6,7 +6,10 @@ export type Decider<Command, Event, State> = {
   /** The events a command produces; [] when it changes nothing; throws DomainError when refused. */
   decide(command: Command, state: State): Event[];
   evolve(state: State, event: Event): State;
-  /** True when the stream has ended and accepts no more commands. */
+  /**
+   * True when the stream has ended: no command changes it any more (decide answers []),
+   * so tools may archive it. Redelivered commands still reach decide and are no-ops.
+   */
   isTerminal?(state: State): boolean;
 };
 

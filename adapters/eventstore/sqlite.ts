@@ -324,7 +324,6 @@ export const sqliteEventStore = (
       await Promise.all(subscriptions);
       // Appends made until now still settle: they are written, or fail, before the close.
       writer.flush();
-      try { Deno.writeTextFileSync("/tmp/gc/groups.txt", JSON.stringify([...(globalThis as any).__groups].sort((a,b)=>a[0]-b[0])) + "\n", { append: true }); } catch {}
       dbClosed = true;
       db.close();
     },

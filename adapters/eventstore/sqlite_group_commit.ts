@@ -115,11 +115,7 @@ export const groupCommit = <T, R>(
     }
   };
 
-  const hist = new Map<number, number>();
-  globalThis.addEventListener("unload", () => {});
-  (globalThis as any).__groups = hist;
   const flush = () => {
-    if (queue.length > 0) hist.set(queue.length, (hist.get(queue.length) ?? 0) + 1);
     if (scheduled !== undefined) clearImmediate(scheduled);
     scheduled = undefined;
     while (queue.length > 0) {

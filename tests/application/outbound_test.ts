@@ -3,9 +3,11 @@ import { memoryEventStore } from "../../adapters/eventstore/memory.ts";
 import { stripeSdkGateway } from "../../adapters/stripe/sdk.ts";
 import { fold } from "../../domain/decider.ts";
 import { clientDecider, type ClientEvent, clientStream } from "../../domain/client.ts";
-import { planDecider, type PlanEvent, planStream } from "../../domain/plan.ts";
+import { type PlanChanges, planDecider, type PlanEvent, planStream } from "../../domain/plan.ts";
+import { epochSecond } from "../../domain/stripe_time.ts";
 import { priceTierDecider, type PriceTierEvent, priceTierStream } from "../../domain/price_tier.ts";
 import { PermanentFailure } from "../../application/bus.ts";
+import { handleCommand } from "../../application/command_handler.ts";
 import type { EventStore } from "../../application/event_store.ts";
 import { TOPICS } from "../../application/integration_events.ts";
 import { NotInStripeYet, outboundHandler } from "../../application/outbound.ts";
@@ -48,6 +50,40 @@ const clientOf = async (store: EventStore, id: string) =>
     (await store.readStream(clientStream(id))).map((e) => e as unknown as ClientEvent),
   );
 const eventIdOf = (message: { value: string }) => JSON.parse(message.value).eventId as string;
+
+/** Someone edits the product in the Dashboard, and its webhook is applied to the plan. */
+const dashboardEdit = async (
+  { store, stripe }: World,
+  planId: string,
+  edit: Pick<PlanChanges, "name" | "description"> | "deleted",
+) => {
+  const productId = (await planOf(store, planId))!.stripeProductId!;
+  const data = {
+    planId,
+    at: NOW,
+    stripeEventId: `evt_dashboard_${crypto.randomUUID()}`,
+    stripeEventCreated: epochSecond(NOW) + 60,
+  };
+  if (edit === "deleted") stripe.products.delete(productId);
+  else Object.assign(stripe.products.get(productId)!, edit);
+  await handleCommand(
+    store,
+    planDecider,
+    planStream(planId),
+    edit === "deleted"
+      ? { type: "ApplyStripeProductDeletion", data }
+      : { type: "ApplyStripeProductChange", data: { ...data, ...edit } },
+    {
+      metadata: {
+        correlationId: "dashboard",
+        causationId: "dashboard",
+        cause: { kind: "stripe", stripeEventId: data.stripeEventId, stripeEventType: "product" },
+      },
+      newEventId: () => crypto.randomUUID(),
+    },
+  );
+  return productId;
+};
 
 Deno.test(
   "PlanCreatedEvent creates one Stripe product and links the plan to it",
@@ -122,6 +158,83 @@ Deno.test(
     await handle(await nudges.deletePlan("plan-1"));
     assert.equal(stripe.products.get(productId!)!.active, false);
     assert.equal(stripe.products.size, 1);
+  }),
+);
+
+Deno.test(
+  "a delayed PlanUpdatedEvent does not overwrite a newer Dashboard edit",
+  world(async (w) => {
+    const { store, stripe, nudges, handle } = w;
+    await handle(await nudges.createPlan("plan-1", { name: "Gold" }));
+    // Stripe is out of reach for a while (breaker open, backlog), so the rename waits.
+    const renamed = await nudges.updatePlan("plan-1", { name: "A" });
+    const productId = await dashboardEdit(w, "plan-1", { name: "B" });
+    const before = await store.readAll();
+    const calls = stripe.requests.length;
+
+    await handle(renamed);
+    await handle(renamed);
+    assert.equal(stripe.products.get(productId)?.name, "B");
+    assert.equal((await planOf(store, "plan-1"))?.name, "B");
+    assert.equal(stripe.requests.length, calls);
+    assert.deepEqual(await store.readAll(), before);
+  }),
+);
+
+Deno.test(
+  "a delayed PlanUpdatedEvent sends only the fields not changed since, under a key of their own",
+  world(async (w) => {
+    const { store, stripe, nudges, handle } = w;
+    await handle(await nudges.createPlan("plan-1", { name: "Gold", description: "Old" }));
+    const updated = await nudges.updatePlan("plan-1", { name: "A", description: "New" });
+    const productId = await dashboardEdit(w, "plan-1", { name: "B" });
+    await handle(updated);
+    await handle(updated);
+
+    const product = stripe.products.get(productId)!;
+    const plan = (await planOf(store, "plan-1"))!;
+    assert.deepEqual([product.name, product.description], ["B", "New"]);
+    assert.deepEqual([plan.name, plan.description], ["B", "New"]);
+    assert.equal(plan.syncStatus, "SYNCED");
+    const [call, again] = stripe.requests.slice(-2);
+    assert.equal(call?.params.name, undefined);
+    assert.notEqual(call?.idempotencyKey, `nudges-${eventIdOf(updated)}`);
+    assert.equal(again?.idempotencyKey, call?.idempotencyKey);
+    assert.equal(again?.replayed, true);
+  }),
+);
+
+Deno.test(
+  "a retried PlanUpdatedEvent that lost fields to a Dashboard edit meanwhile is not refused by Stripe",
+  world(async (w) => {
+    const { store, stripe, nudges, handle } = w;
+    await handle(await nudges.createPlan("plan-1", { name: "Gold", description: "Old" }));
+    const updated = await nudges.updatePlan("plan-1", { name: "A", description: "New" });
+    // Stripe stores the whole call under its key, but its answer is lost on the way.
+    stripe.failNext(1, { drop: true, executed: true });
+    await assert.rejects(handle(updated), TransientStripeError);
+    const productId = await dashboardEdit(w, "plan-1", { name: "B" });
+    await handle(updated);
+
+    assert.equal(stripe.requests.at(-1)?.status, 200);
+    assert.equal(stripe.products.get(productId)?.name, "B");
+    const plan = (await planOf(store, "plan-1"))!;
+    assert.deepEqual([plan.name, plan.description, plan.syncStatus], ["B", "New", "SYNCED"]);
+  }),
+);
+
+Deno.test(
+  "a delayed PlanUpdatedEvent for a product deleted in the Dashboard since calls Stripe no more",
+  world(async (w) => {
+    const { store, stripe, nudges, handle } = w;
+    await handle(await nudges.createPlan("plan-1"));
+    const updated = await nudges.updatePlan("plan-1", { name: "A" });
+    await dashboardEdit(w, "plan-1", "deleted");
+    const calls = stripe.requests.length;
+    await handle(updated);
+    assert.equal(stripe.requests.length, calls);
+    const plan = (await planOf(store, "plan-1"))!;
+    assert.deepEqual([plan.deleted, plan.syncStatus], [true, "SYNCED"]);
   }),
 );
 

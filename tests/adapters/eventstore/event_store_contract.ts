@@ -3,7 +3,9 @@
 // and looks only at those, and never assumes global positions are contiguous.
 import assert from "node:assert/strict";
 import {
+  type AppendResult,
   type EventStore,
+  type ExpectedRevision,
   type NewEvent,
   type RecordedEvent,
   WrongExpectedRevision,
@@ -230,6 +232,103 @@ export const eventStoreContract = (
       const types = (await two.readStream(stream)).map((e) => e.type);
       assert.equal(types.length, expected === 0 ? 2 : 1, "only the winner's event is written");
     }
+  });
+
+  test("many appends at once: exactly the conflicting ones fail, all others are stored", async (open) => {
+    const store = await open();
+    const marker = await store.append(streamName("marker"), [newEvent("Before")], "any");
+    type Call = {
+      stream: string;
+      types: string[];
+      expected: ExpectedRevision;
+      /** Whether it must win; "pair": exactly one of the two calls of its pair wins. */
+      wins: boolean | "pair";
+    };
+    const calls: Call[] = [];
+    const call = (stream: string, size: number, expected: ExpectedRevision, wins: Call["wins"]) =>
+      calls.push({
+        stream,
+        types: Array.from({ length: size }, (_, i) => `E${calls.length}_${i}`),
+        expected,
+        wins,
+      });
+    // Each expectation below holds whatever order the store takes the calls in.
+    const existing: [string, number][] = [];
+    for (let i = 0; i < 6; i++) {
+      const stream = streamName(`existing${i}`);
+      const head = i % 3;
+      const seed = Array.from({ length: head + 1 }, (_, n) => newEvent(`Seed${n}`));
+      await store.append(stream, seed, "noStream");
+      existing.push([stream, head]);
+    }
+    for (let i = 0; i < 6; i++) {
+      const fresh = streamName(`fresh${i}`);
+      const [stream, head] = existing[i]!;
+      const raced = streamName(`raced${i}`);
+      call(fresh, 1 + (i % 2), "noStream", true);
+      call(fresh, 1, 5, false); // wrong before and after the good one
+      call(stream, 2, head, true);
+      call(stream, 1, "noStream", false);
+      call(stream, 1, head + 7, false);
+      call(raced, 1, "noStream", "pair");
+      call(raced, 1, "noStream", "pair");
+    }
+    const anyStream = streamName("any");
+    for (let i = 0; i < 5; i++) call(anyStream, 1, "any", true);
+
+    // All in one go, none awaited before the last is made.
+    const settled = await Promise.allSettled(
+      calls.map((c) => store.append(c.stream, c.types.map((type) => newEvent(type)), c.expected)),
+    );
+
+    const won = new Set<number>();
+    for (const [i, outcome] of settled.entries()) {
+      const c = calls[i]!;
+      if (outcome.status === "fulfilled") won.add(i);
+      else {
+        assert.ok(outcome.reason instanceof WrongExpectedRevision, `call ${i}: ${outcome.reason}`);
+        assert.equal(outcome.reason.streamId, c.stream);
+      }
+      if (c.wins !== "pair") assert.equal(outcome.status === "fulfilled", c.wins, `call ${i}`);
+    }
+    for (const [i, c] of calls.entries()) {
+      if (c.wins === "pair" && calls[i + 1]?.stream === c.stream) {
+        assert.equal(Number(won.has(i)) + Number(won.has(i + 1)), 1, `one of ${c.stream} wins`);
+      }
+    }
+
+    // Every winner is stored whole, at the revisions and position it was told; no loser is.
+    const streams = [...new Set(calls.map((c) => c.stream))];
+    const stored = new Map<string, RecordedEvent[]>();
+    for (const stream of streams) {
+      const events = (await store.readStream(stream)).filter((e) => !e.type.startsWith("Seed"));
+      stored.set(stream, events);
+    }
+    for (const i of won) {
+      const c = calls[i]!;
+      const result = (settled[i] as PromiseFulfilledResult<AppendResult>).value;
+      const events = stored.get(c.stream)!.filter((e) => c.types.includes(e.type));
+      assert.deepEqual(events.map((e) => e.type), c.types, `call ${i} is stored whole, in order`);
+      const first = result.nextRevision - c.types.length + 1;
+      assert.deepEqual(events.map((e) => e.revision), c.types.map((_, n) => first + n));
+      assert.equal(events.at(-1)!.position, result.position, `call ${i}: its position`);
+    }
+    const expectedTypes = [...won].flatMap((i) => calls[i]!.types).sort();
+    const allStored = [...stored.values()].flat();
+    assert.deepEqual(allStored.map((e) => e.type).sort(), expectedTypes, "winners only, once");
+
+    for (const stream of streams) {
+      const events = await store.readStream(stream);
+      assert.deepEqual(events.map((e) => e.revision), [...events.keys()], `${stream}: no gaps`);
+      assert.ok(events.every((e, n) => n === 0 || e.position > events[n - 1]!.position));
+    }
+    const global = await readAllOf(store, streams, marker.position, 7);
+    assert.deepEqual(
+      global.map((e) => e.position),
+      [...new Set(global.map((e) => e.position))].sort((a, b) => a - b),
+      "readAll: every position once, in order",
+    );
+    assert.equal(global.length, allStored.length + existing.reduce((n, [, h]) => n + h + 1, 0));
   });
 
   test("readAll() returns every event in global order, page by page", async (open) => {

@@ -1,19 +1,24 @@
 // Throughput of the SQLite event store (figures in docs/benchmarks.md). Appends are
-// durable against a crash of the process: each is its own committed WAL transaction with
-// synchronous=NORMAL, as the store runs in production.
+// durable against a crash of the process: each resolves once its WAL transaction committed
+// (synchronous=NORMAL), as the store runs in production. Appends made together share one
+// transaction (group commit); the store with maxGroup 1 gives each its own, for comparison.
 import { sqliteEventStore } from "../../../adapters/eventstore/sqlite.ts";
 import type { NewEvent } from "../../../application/event_store.ts";
 
 const STREAMS = 1_000;
 const BATCH = 100;
 const SCAN = 100_000;
+/** Appends made together, as by the webhook endpoint's requests in flight. */
+const TOGETHER = 32;
 
 const dir = Deno.makeTempDirSync({ prefix: "sqlite_bench_" });
 const appends = sqliteEventStore(`${dir}/appends.sqlite`);
 const scanned = sqliteEventStore(`${dir}/scan.sqlite`);
+const ungrouped = sqliteEventStore(`${dir}/ungrouped.sqlite`, { maxGroup: 1 });
 globalThis.addEventListener("unload", () => {
   void appends.close();
   void scanned.close();
+  void ungrouped.close();
   Deno.removeSync(dir, { recursive: true });
 });
 
@@ -56,6 +61,19 @@ Deno.bench("append: 1 event to one of 1,000 streams, own transaction", async () 
   );
   revisions[stream] = result.nextRevision;
 });
+
+let together = 0;
+for (const [name, store] of [["group commit", appends], ["maxGroup 1", ungrouped]] as const) {
+  Deno.bench(`append: ${TOGETHER} single-event appends made together, ${name}`, async () => {
+    const round = together++;
+    await Promise.all(
+      Array.from(
+        { length: TOGETHER },
+        (_, i) => store.append(`together-${round}-${i}`, [event()], "noStream"),
+      ),
+    );
+  });
+}
 
 let batches = 0;
 Deno.bench(`append: a batch of ${BATCH} events to a new stream`, async () => {

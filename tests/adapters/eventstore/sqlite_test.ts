@@ -5,7 +5,7 @@ import {
   SCHEMA_VERSION,
   sqliteEventStore,
 } from "../../../adapters/eventstore/sqlite.ts";
-import type { NewEvent } from "../../../application/event_store.ts";
+import { type NewEvent, WrongExpectedRevision } from "../../../application/event_store.ts";
 import { eventStoreContract } from "./event_store_contract.ts";
 
 eventStoreContract("sqliteEventStore", () => {
@@ -141,9 +141,22 @@ Deno.test("append() writes a batch whole or not at all", async () => {
   });
 });
 
+/** Splits text into lines; a last line without its newline (the writer died) is dropped. */
+const lineSplitter = () => {
+  let rest = "";
+  return new TransformStream<string, string>({
+    transform(chunk, controller) {
+      const parts = (rest + chunk).split("\n");
+      rest = parts.pop()!;
+      for (const line of parts) controller.enqueue(line);
+    },
+  });
+};
+
 /**
  * Runs `code` in another Deno process, with the store module imported as `sqliteEventStore`.
- * `ready` is the first line it prints; `go()` sends it a line; `exitCode` waits for its end.
+ * `ready` is the first line it prints, `nextLine()` each further one (undefined at its end);
+ * `go()` sends it a line; `exitCode` waits for its end.
  */
 const child = (dir: string, code: string, args: string[]) => {
   const module = new URL("../../../adapters/eventstore/sqlite.ts", import.meta.url).href;
@@ -160,16 +173,10 @@ const child = (dir: string, code: string, args: string[]) => {
     stderr: "inherit",
   }).spawn();
   const input = process.stdin.getWriter();
-  const lines = process.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const ready = (async () => {
-    let text = "";
-    while (!text.includes("\n")) {
-      const { value, done } = await lines.read();
-      if (done) break;
-      text += value;
-    }
-    return text.split("\n")[0];
-  })();
+  const lines = process.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(lineSplitter())
+    .getReader();
+  const nextLine = async () => (await lines.read()).value;
+  const ready = nextLine();
   const go = () => input.write(new TextEncoder().encode("go\n"));
   // Also the clean-up after a failed test: closing stdin lets a child waiting for go end.
   const exitCode = async () => {
@@ -178,7 +185,7 @@ const child = (dir: string, code: string, args: string[]) => {
     while (!(await lines.read()).done);
     return (await process.status).code;
   };
-  return { ready, go, exitCode };
+  return { ready, nextLine, go, exitCode, kill: () => process.kill("SIGKILL") };
 };
 
 Deno.test("append() waits for another process's write lock instead of failing", async () => {
@@ -249,6 +256,262 @@ Deno.test("two processes appending to one file lose and duplicate nothing", asyn
       assert.ok(all.every((e, i) => i === 0 || e.position > all[i - 1]!.position));
     } finally {
       await writer.exitCode();
+      await store.close();
+    }
+  });
+});
+
+// Appends made together share one transaction; these look at what that must not change.
+
+const typesOf = (events: { type: string }[]) => events.map((e) => e.type);
+
+Deno.test("append() calls made together apply in call order, each seeing the ones before", async () => {
+  await inTempDir(async (dir) => {
+    const store = sqliteEventStore(`${dir}/events.sqlite`);
+    try {
+      const calls = [
+        store.append("s", [event("A")], "noStream"),
+        store.append("t", [event("T1"), event("T2")], "noStream"),
+        store.append("s", [event("B")], 0),
+        store.append("s", [event("Stale")], 0),
+        store.append("s", [event("C"), event("D")], "exists"),
+        store.append("t", [event("Again")], "noStream"),
+        store.append("u", [event("Missing")], 5),
+        store.append("s", [event("E")], 3),
+        store.append("s", [], 4),
+      ];
+      const settled = await Promise.allSettled(calls);
+      const outcome = (i: number) => {
+        const s = settled[i]!;
+        if (s.status === "fulfilled") return s.value;
+        assert.ok(s.reason instanceof WrongExpectedRevision, String(s.reason));
+        return { refused: s.reason.actual };
+      };
+      assert.deepEqual(settled.map((_, i) => outcome(i)), [
+        { nextRevision: 0, position: 1 },
+        { nextRevision: 1, position: 3 },
+        { nextRevision: 1, position: 4 },
+        { refused: 1 },
+        { nextRevision: 3, position: 6 },
+        { refused: 1 },
+        { refused: "noStream" },
+        { nextRevision: 4, position: 7 },
+        { nextRevision: 4, position: 7 },
+      ]);
+      const all = await store.readAll();
+      assert.deepEqual(all.map((e) => [e.position, e.streamId, e.revision, e.type]), [
+        [1, "s", 0, "A"],
+        [2, "t", 0, "T1"],
+        [3, "t", 1, "T2"],
+        [4, "s", 1, "B"],
+        [5, "s", 2, "C"],
+        [6, "s", 3, "D"],
+        [7, "s", 4, "E"],
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+Deno.test("append() that fails midway is undone alone; the appends made with it commit", async () => {
+  await inTempDir(async (dir) => {
+    const path = `${dir}/events.sqlite`;
+    const store = sqliteEventStore(path);
+    await store.append("setup", [event("Setup")], "noStream");
+    // A trigger makes the insert of one event fail after the events before it were written:
+    // ABORT undoes that statement only, ROLLBACK the whole transaction.
+    const other = new DatabaseSync(path);
+    other.exec(`
+      CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.type = 'Poison'
+        BEGIN SELECT RAISE(ABORT, 'poisoned event'); END;
+      CREATE TRIGGER poison_all BEFORE INSERT ON events WHEN NEW.type = 'PoisonAll'
+        BEGIN SELECT RAISE(ROLLBACK, 'poisoned transaction'); END;`);
+    other.close();
+    try {
+      const settled = await Promise.allSettled([
+        store.append("a", [event("A1")], "noStream"),
+        store.append("b", [event("B1"), event("Poison"), event("B3")], "noStream"),
+        store.append("b", [event("B-retry")], "noStream"),
+        store.append("c", [event("C1"), event("PoisonAll")], "noStream"),
+        store.append("a", [event("A2")], 0),
+        store.append("c", [event("C-retry")], "noStream"),
+      ]);
+      assert.deepEqual(settled.map((s) => s.status), [
+        "fulfilled",
+        "rejected",
+        "fulfilled",
+        "rejected",
+        "fulfilled",
+        "fulfilled",
+      ]);
+      assert.match(String((settled[1] as PromiseRejectedResult).reason), /poisoned event/);
+      assert.match(String((settled[3] as PromiseRejectedResult).reason), /poisoned transaction/);
+      assert.deepEqual(
+        (await store.readAll()).map((e) => [e.position, e.streamId, e.revision, e.type]),
+        [
+          [1, "setup", 0, "Setup"],
+          [2, "a", 0, "A1"],
+          [3, "b", 0, "B-retry"],
+          [4, "a", 1, "A2"],
+          [5, "c", 0, "C-retry"],
+        ],
+      );
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+Deno.test("append() resolves only once another connection can read its events", async () => {
+  await inTempDir(async (dir) => {
+    const path = `${dir}/events.sqlite`;
+    const store = sqliteEventStore(path);
+    await store.append("setup", [event("Setup")], "noStream");
+    const reader = new DatabaseSync(path, { readOnly: true });
+    const count = reader.prepare("SELECT count(*) AS n FROM events WHERE stream_id = ?");
+    try {
+      const seen = await Promise.all(
+        Array.from(
+          { length: 20 },
+          (_, i) =>
+            store.append(`s${i}`, [event("A"), event("B")], "noStream").then(() =>
+              (count.get(`s${i}`) as { n: number }).n
+            ),
+        ),
+      );
+      assert.deepEqual(seen, Array(20).fill(2));
+    } finally {
+      reader.close();
+      await store.close();
+    }
+  });
+});
+
+Deno.test("append() calls beyond maxGroup wait for the next transaction, in order", async () => {
+  await inTempDir(async (dir) => {
+    const store = sqliteEventStore(`${dir}/events.sqlite`, { maxGroup: 3 });
+    try {
+      const results = await Promise.all(
+        Array.from(
+          { length: 10 },
+          (_, i) => store.append("s", [event(`E${i}`)], i === 0 ? "noStream" : i - 1),
+        ),
+      );
+      assert.deepEqual(results.map((r) => r.nextRevision), [...Array(10).keys()]);
+      assert.deepEqual(
+        typesOf(await store.readStream("s")),
+        [...Array(10).keys()].map((i) => `E${i}`),
+      );
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+Deno.test("reads see the appends called before them; close() settles the appends made before it", async () => {
+  await inTempDir(async (dir) => {
+    const path = `${dir}/events.sqlite`;
+    const store = sqliteEventStore(path);
+    const first = store.append("s", [event("A")], "noStream");
+    assert.deepEqual(typesOf(await store.readStream("s")), ["A"]);
+    await first;
+    const pending = [
+      store.append("s", [event("B")], 0),
+      store.append("s", [event("Stale")], 0),
+    ];
+    await store.close();
+    const [b, stale] = await Promise.allSettled(pending);
+    assert.equal(b!.status, "fulfilled");
+    assert.ok(stale!.status === "rejected" && stale!.reason instanceof WrongExpectedRevision);
+    await assert.rejects(store.append("s", [event("Late")], 1), /closed/);
+    const again = sqliteEventStore(path);
+    assert.deepEqual(typesOf(await again.readStream("s")), ["A", "B"]);
+    await again.close();
+  });
+});
+
+Deno.test("a process killed in the middle of a burst of appends loses only unacknowledged ones", async () => {
+  await inTempDir(async (dir) => {
+    const path = `${dir}/events.sqlite`;
+    // Bursts of 40 appends made together (large, so that the kill likely lands while SQLite
+    // writes them), each 3 events to a new stream, and with every tenth
+    // one more to a shared stream, each expecting the revision the one before it makes (any
+    // failure ends the child). Each append is acknowledged, a line, once its promise resolved.
+    const writer = child(
+      dir,
+      `const store = sqliteEventStore(Deno.args[0]);
+         const meta = (id) => ({ eventId: id, correlationId: "c", causationId: "c",
+           cause: { kind: "system", reason: "test" } });
+         const pad = "x".repeat(2000);
+         console.log("ready");
+         let shared = -1;
+         for (let burst = 0; ; burst++) {
+           const calls = [];
+           for (let k = 0; k < 40; k++) {
+             const id = burst + "-" + k;
+             calls.push(store.append("own-" + id, [0, 1, 2].map((n) =>
+               ({ type: "Part" + n, data: { id, pad }, metadata: meta(id + "/" + n) })), "noStream")
+               .then((r) => console.log(JSON.stringify({ stream: "own-" + id, ...r }))));
+             if (k % 10 === 0) {
+               const expected = shared < 0 ? "noStream" : shared;
+               shared++;
+               calls.push(store.append("shared", [{ type: "Shared", data: { id },
+                 metadata: meta(id) }], expected).then((r) =>
+                   console.log(JSON.stringify({ stream: "shared", id, ...r }))));
+             }
+           }
+           await Promise.all(calls);
+         }`,
+      [path],
+    );
+    type Ack = { stream: string; id?: string; nextRevision: number; position: number };
+    const acks: Ack[] = [];
+    try {
+      assert.equal(await writer.ready, "ready");
+      while (acks.length < 1_000) {
+        const line = await writer.nextLine();
+        assert.ok(line !== undefined, "the writer ended before it was killed");
+        acks.push(JSON.parse(line));
+      }
+      // At a moment unrelated to what it prints; everything it printed was acknowledged.
+      const killed = new Promise((resolve) => setTimeout(resolve, 1 + Math.random() * 30))
+        .then(() => writer.kill());
+      for (let line; (line = await writer.nextLine()) !== undefined;) acks.push(JSON.parse(line));
+      await killed;
+    } finally {
+      await writer.exitCode();
+    }
+
+    const store = sqliteEventStore(path);
+    try {
+      const all = await store.readAll({ limit: 1_000_000 });
+      assert.ok(all.every((e, i) => e.position === i + 1), "positions 1, 2, 3… without a gap");
+      const streams = Map.groupBy(all, (e) => e.streamId);
+      for (const [stream, events] of streams) {
+        assert.deepEqual(events.map((e) => e.revision), [...events.keys()], `${stream}: revisions`);
+        if (stream === "shared") continue;
+        assert.deepEqual(typesOf(events), ["Part0", "Part1", "Part2"], `${stream} is whole`);
+      }
+      for (const ack of acks) {
+        const events = streams.get(ack.stream) ?? [];
+        const last = events.find((e) => e.revision === ack.nextRevision);
+        assert.ok(last, `acknowledged ${ack.stream}@${ack.nextRevision} is stored`);
+        assert.equal(last.position, ack.position);
+        if (ack.id) assert.deepEqual(last.data, { id: ack.id });
+      }
+      const ownAcked = acks.filter((a) => a.stream !== "shared").length;
+      assert.ok(streams.size - 1 >= ownAcked, "at least every acknowledged append is stored");
+      console.log(
+        acks.length,
+        "own acked",
+        ownAcked,
+        "own stored",
+        streams.size - 1,
+        "events",
+        all.length,
+      );
+    } finally {
       await store.close();
     }
   });
