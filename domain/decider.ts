@@ -7,8 +7,8 @@ export type Decider<Command, Event, State> = {
   decide(command: Command, state: State): Event[];
   evolve(state: State, event: Event): State;
   /**
-   * True when the stream has ended: no command changes it any more (decide answers []),
-   * so tools may archive it. Redelivered commands still reach decide and are no-ops.
+   * True when the stream has ended: no command changes it any more (decide refuses or
+   * answers []), so tools may archive it.
    */
   isTerminal?(state: State): boolean;
 };
