@@ -1,7 +1,10 @@
 // The consumer app (the seed's KafkaConsumer): the outbox publisher that puts the event
 // store's integration events on the bus, the outbound consumers that call Stripe (the
 // seed's StripeService), and the inbound consumer that applies Stripe's webhooks. Ops
-// routes on KAFKA_CONSUMER_PORT. Stateless: run as many as the topics have partitions.
+// routes on KAFKA_CONSUMER_PORT. Run as many as the topics have partitions: the consumers
+// share the partitions, and the outbox runs in one of them at a time, the holder of a lease
+// kept in the event store (application/lease.ts); another takes over when it stops, or
+// within the lease's ttl when it dies.
 //   deno task kafka_consumer [--dev]
 import { opsHandler } from "../../adapters/http/ops.ts";
 import { contextLogger } from "../../adapters/observability/log_context.ts";
@@ -13,9 +16,10 @@ import type { Bus } from "../../application/bus.ts";
 import { systemClock } from "../../application/clock.ts";
 import type { EventStore } from "../../application/event_store.ts";
 import { startInbound } from "../../application/inbound.ts";
+import { runWithLease } from "../../application/lease.ts";
 import type { Logger } from "../../application/logger.ts";
 import { startOutbound } from "../../application/outbound_consumer.ts";
-import { startOutbox } from "../../application/outbox.ts";
+import { OUTBOX_SUBSCRIBER, startOutbox } from "../../application/outbox.ts";
 import { type Config, ConfigError, loadConfig } from "../config.ts";
 import {
   appLogger,
@@ -68,12 +72,26 @@ export const startKafkaConsumer = async (options: KafkaConsumerOptions): Promise
     const correlated = correlatedBus(bus, logger);
 
     const stopping = new AbortController();
-    const outbox = keepSubscribed(
-      "outbox",
-      (signal) => startOutbox({ store, bus, signal, logger }),
-      { signal: stopping.signal, logger },
+    const leaseHeld = metrics.gauge(
+      "outbox_lease_held",
+      "1 while this process holds the outbox lease and publishes, else 0",
     );
-    opened.push(["outbox", () => (stopping.abort(), outbox)]);
+    leaseHeld.set(0);
+    const outbox = runWithLease({
+      store,
+      name: OUTBOX_SUBSCRIBER,
+      holder: `kafka_consumer-${Deno.pid}-${crypto.randomUUID()}`,
+      clock: systemClock,
+      signal: stopping.signal,
+      logger,
+      onHeld: (held) => leaseHeld.set(held ? 1 : 0),
+      whileHeld: (held) =>
+        keepSubscribed("outbox", (signal) => startOutbox({ store, bus, signal, logger }), {
+          signal: held,
+          logger,
+        }),
+    });
+    opened.push(["outbox", () => (stopping.abort(), outbox.done)]);
     const outbound = await startOutbound({
       bus: correlated,
       deps: { store, gateway: stripe.gateway, clock: systemClock, logger },
