@@ -2,51 +2,21 @@
 // metadata is Nudges' own twin: it is linked, never copied. One without (made in the
 // Dashboard) is imported under an id derived from its Stripe id, so however often and
 // in whatever order its events come, it is imported once.
-import { z } from "zod";
 import { PermanentFailure } from "./bus.ts";
 import { nameBasedId } from "./clock.ts";
+import { readState } from "./command_handler.ts";
 import type { EventStore } from "./event_store.ts";
-import { applyOnce, type InboundContext, load, NotYetApplicable } from "./inbound_once.ts";
-import type { Decider } from "../domain/decider.ts";
+import { applyOnce, type InboundContext } from "./inbound_once.ts";
+import { markParkedPriceApplied, parkedPrices, parkPrice } from "./inbound_parked_prices.ts";
+import { StripePrice, type StripeProduct } from "./stripe_objects.ts";
+import { recordedPlanOfProduct, recordProductOwner } from "./stripe_owners.ts";
 import { planDecider, type PlanFields, planStream } from "../domain/plan.ts";
-import { priceTierDecider, priceTierStream, validTerms } from "../domain/price_tier.ts";
-
-const metadata = z.record(z.string(), z.string()).nullish().transform((m) => m ?? {});
-const stripeId = z.string().min(1);
-const expandable = z.union([stripeId, z.looseObject({ id: stripeId })]).transform((v) =>
-  typeof v === "string" ? v : v.id
-);
-
-export const StripeProduct = z.looseObject({
-  id: stripeId,
-  name: z.string(),
-  description: z.string().nullish(),
-  images: z.array(z.string()).nullish(),
-  active: z.boolean(),
-  metadata,
-});
-export type StripeProduct = z.infer<typeof StripeProduct>;
-
-export const StripePrice = z.looseObject({
-  id: stripeId,
-  product: expandable,
-  active: z.boolean(),
-  currency: z.string(),
-  nickname: z.string().nullish(),
-  unit_amount: z.number().int().nullish(),
-  recurring: z.looseObject({
-    interval: z.enum(["day", "week", "month", "year"]),
-    interval_count: z.number().int().nullish(),
-  }).nullish(),
-  metadata,
-});
-export type StripePrice = z.infer<typeof StripePrice>;
-
-// Which plan owns a product Nudges made: its metadata says so, but a price event names
-// only the product's id, so the link is also kept in a stream of its own.
-export const PRODUCT_OWNER_RECORDED = "StripeProductOwnerRecorded";
-export const productOwnerStream = (stripeProductId: string): string =>
-  `stripeProductOwner-${stripeProductId}`;
+import {
+  priceTierDecider,
+  priceTierStream,
+  STRIPE_MAX_YEARS,
+  validTerms,
+} from "../domain/price_tier.ts";
 
 const importedPlanId = (stripeProductId: string) => nameBasedId("plan", stripeProductId);
 const importedTierId = (stripePriceId: string) => nameBasedId("priceTier", stripePriceId);
@@ -58,33 +28,42 @@ const productFields = (product: StripeProduct): PlanFields => ({
   isActive: product.active,
 });
 
-const recordProductOwner = async (ctx: InboundContext, stripeProductId: string, planId: string) => {
-  const stream = productOwnerStream(stripeProductId);
-  if ((await ctx.store.readStream(stream)).length > 0) return;
-  await applyOnce(ctx, ownerDecider, stream, { stripeProductId, planId }, "owner");
-};
-
-// The owner stream's decider: the first owner recorded stays.
-type Owner = { stripeProductId: string; planId: string };
-type OwnerRecorded = { type: typeof PRODUCT_OWNER_RECORDED; data: Owner };
-const ownerDecider: Decider<Owner, OwnerRecorded, Owner | null> = {
-  initialState: null,
-  decide: (command, state) =>
-    state === null ? [{ type: PRODUCT_OWNER_RECORDED, data: command }] : [],
-  evolve: (state, event) => state ?? event.data,
-};
-
-const ownerOfProduct = async (store: EventStore, stripeProductId: string): Promise<string> => {
-  const [owner] = await store.readStream(productOwnerStream(stripeProductId));
-  if (owner) return (owner.data as Owner).planId;
+/** The plan that owns a Stripe product: Nudges' own twin, or the one imported from it. */
+const planOwningProduct = async (
+  store: EventStore,
+  stripeProductId: string,
+): Promise<string | null> => {
+  const recorded = await recordedPlanOfProduct(store, stripeProductId);
+  if (recorded !== null) return recorded;
   const imported = await importedPlanId(stripeProductId);
-  if ((await store.readStream(planStream(imported))).length > 0) return imported;
-  throw new NotYetApplicable(
-    `no plan owns Stripe product ${stripeProductId} yet (its product event has not been applied)`,
-  );
+  return (await store.readStream(planStream(imported))).length > 0 ? imported : null;
+};
+
+/**
+ * Applies the prices parked for a product once a plan owns it. Runs after every product
+ * event (which may have just recorded the owner) and after every parking (a product
+ * event may have recorded it in between).
+ */
+const applyParkedPrices = async (ctx: InboundContext, stripeProductId: string) => {
+  const waiting = await parkedPrices(ctx, stripeProductId);
+  if (waiting.length === 0 || await planOwningProduct(ctx.store, stripeProductId) === null) return;
+  for (const parked of waiting) {
+    const price = StripePrice.parse((parked.event.data as { object?: unknown }).object);
+    await applyPriceEvent(parked, price, { fromNudges: false });
+    await markParkedPriceApplied(parked, stripeProductId);
+  }
 };
 
 export const applyProductEvent = async (
+  ctx: InboundContext,
+  product: StripeProduct,
+  options: { fromNudges: boolean },
+): Promise<void> => {
+  await applyProductChange(ctx, product, options);
+  await applyParkedPrices(ctx, product.id);
+};
+
+const applyProductChange = async (
   ctx: InboundContext,
   product: StripeProduct,
   { fromNudges }: { fromNudges: boolean },
@@ -92,7 +71,7 @@ export const applyProductEvent = async (
   const linkedPlanId = product.metadata.nudges_plan_id;
   const planId = linkedPlanId ?? await importedPlanId(product.id);
   const stream = planStream(planId);
-  const plan = await load(ctx.store, planDecider, stream);
+  const { state: plan } = await readState(ctx.store, planDecider, stream);
   const at = ctx.clock();
   const change = { stripeEventId: ctx.stripeEventId, stripeEventCreated: ctx.created };
 
@@ -147,7 +126,7 @@ export const applyPriceEvent = async (
   const linkedTierId = price.metadata.nudges_price_tier_id;
   const priceTierId = linkedTierId ?? await importedTierId(price.id);
   const stream = priceTierStream(priceTierId);
-  const tier = await load(ctx.store, priceTierDecider, stream);
+  const { state: tier } = await readState(ctx.store, priceTierDecider, stream);
   const at = ctx.clock();
   const change = { stripeEventId: ctx.stripeEventId, stripeEventCreated: ctx.created };
 
@@ -177,16 +156,24 @@ export const applyPriceEvent = async (
   if (linkedTierId !== undefined && ctx.stripeEventType === "price.created") return;
 
   if (tier === null) {
-    const planId = price.metadata.nudges_plan_id ?? await ownerOfProduct(ctx.store, price.product);
-    const terms = validTerms({
-      planId,
+    const terms = {
       name: price.nickname ?? null,
       unitAmount: unitAmountOf(price),
       currency: price.currency,
       interval: price.recurring?.interval ?? null,
       intervalCount: price.recurring ? price.recurring.interval_count ?? 1 : null,
-    });
-    const data = { priceTierId, at, ...change, ...terms, stripePriceId: price.id };
+    };
+    // Checked before the plan is known (the terms do not depend on it), so a price that
+    // can never be imported is refused now instead of parked.
+    validTerms({ ...terms, planId: "" }, { maxYears: STRIPE_MAX_YEARS });
+    const planId = price.metadata.nudges_plan_id ??
+      await planOwningProduct(ctx.store, price.product);
+    if (planId === null) {
+      await parkPrice(ctx, price.product);
+      await applyParkedPrices(ctx, price.product);
+      return;
+    }
+    const data = { priceTierId, at, ...change, ...terms, planId, stripePriceId: price.id };
     await applyOnce(
       ctx,
       priceTierDecider,

@@ -1,55 +1,18 @@
-// A completed Stripe Checkout Session → a payment confirmation and a plan subscription,
-// both under ids derived from the session id, so a session is recorded once.
-import { z } from "zod";
+// Stripe Checkout Sessions → a payment confirmation and a plan subscription, both under
+// ids derived from the session id, so a session is recorded once whichever of its events
+// comes first. A session paid by a delayed method (bank debit) completes unpaid, with a
+// pending subscription; its async_payment_succeeded or _failed event settles it later.
 import { nameBasedId } from "./clock.ts";
-import type { EventStore } from "./event_store.ts";
+import { clientOfCustomer } from "./inbound_customer.ts";
 import { applyOnce, type InboundContext } from "./inbound_once.ts";
+import type { CheckoutSession } from "./stripe_objects.ts";
 import {
   paymentConfirmationDecider,
   paymentConfirmationStream,
 } from "../domain/payment_confirmation.ts";
 import { planSubscriptionDecider, planSubscriptionStream } from "../domain/plan_subscription.ts";
 
-const stripeId = z.string().min(1);
-const expandable = z.union([stripeId, z.looseObject({ id: stripeId })]).nullish().transform((
-  v,
-) => typeof v === "object" && v !== null ? v.id : v ?? null);
-
-export const CheckoutSession = z.looseObject({
-  id: stripeId,
-  client_reference_id: z.string().nullish(),
-  customer: expandable,
-  subscription: expandable,
-  amount_total: z.number().int().nullish(),
-  currency: z.string().nullish(),
-  payment_status: z.enum(["paid", "unpaid", "no_payment_required"]),
-  metadata: z.record(z.string(), z.string()).nullish().transform((m) => m ?? {}),
-});
-export type CheckoutSession = z.infer<typeof CheckoutSession>;
-
-/**
- * The client whose Stripe customer this is. Only for sessions without
- * client_reference_id (Nudges sets it on its own sessions), so a scan is affordable.
- */
-const clientOfCustomer = async (
-  store: EventStore,
-  stripeCustomerId: string,
-): Promise<string | null> => {
-  let found: string | null = null;
-  for (let after = 0;;) {
-    const page = await store.readAll({ after, limit: 1000 });
-    for (const event of page) {
-      const data = event.data as { clientId?: string; stripeCustomerId?: string };
-      if (event.type === "StripeCustomerLinked" && data.stripeCustomerId === stripeCustomerId) {
-        found = data.clientId ?? found;
-      }
-    }
-    if (page.length < 1000) return found;
-    after = page[page.length - 1]!.position;
-  }
-};
-
-export const applyCheckoutCompleted = async (
+export const applyCheckoutSession = async (
   ctx: InboundContext,
   session: CheckoutSession,
 ): Promise<void> => {
@@ -61,6 +24,7 @@ export const applyCheckoutCompleted = async (
   const planId = session.metadata.nudges_plan_id ?? null;
   const priceTierId = session.metadata.nudges_price_tier_id ?? null;
 
+  // Records the payment, or changes its status when this event is newer.
   await applyOnce(
     ctx,
     paymentConfirmationDecider,
@@ -83,7 +47,9 @@ export const applyCheckoutCompleted = async (
     },
     "payment",
   );
-  await applyOnce(ctx, planSubscriptionDecider, planSubscriptionStream(planSubscriptionId), {
+  const stream = planSubscriptionStream(planSubscriptionId);
+  // Any of the session's events may come first: each carries the whole session.
+  await applyOnce(ctx, planSubscriptionDecider, stream, {
     type: "StartPlanSubscription",
     data: {
       planSubscriptionId,
@@ -97,4 +63,15 @@ export const applyCheckoutCompleted = async (
       status: session.payment_status === "unpaid" ? "pending" : "active",
     },
   }, "start");
+  if (ctx.stripeEventType === "checkout.session.async_payment_succeeded") {
+    await applyOnce(ctx, planSubscriptionDecider, stream, {
+      type: "ActivatePlanSubscription",
+      data: { planSubscriptionId, at },
+    }, "activate");
+  } else if (ctx.stripeEventType === "checkout.session.async_payment_failed") {
+    await applyOnce(ctx, planSubscriptionDecider, stream, {
+      type: "CancelPlanSubscription",
+      data: { planSubscriptionId, at },
+    }, "cancel");
+  }
 };

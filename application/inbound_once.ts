@@ -20,13 +20,10 @@ export type InboundContext = {
   stripeEventType: string;
   /** Stripe's `created` of the event, whole seconds: the domain's stale guard. */
   created: number;
+  /** The Stripe event as Stripe sent it. */
+  event: Record<string, unknown>;
   metadata: Omit<EventMetadata, "eventId">;
 };
-
-/** The message waits on another event (its product's, its plan's): the bus retries it. */
-export class NotYetApplicable extends Error {
-  override name = "NotYetApplicable";
-}
 
 // No inbound command produces more than two events; a few spare ids cost nothing.
 const IDS_PER_STEP = 4;
@@ -38,13 +35,6 @@ const stepIds = (ctx: InboundContext, streamId: string, step: string): Promise<s
       (_, i) => nameBasedId("stripeEffect", `${ctx.stripeEventId}|${streamId}|${step}|${i}`),
     ),
   );
-
-/** The current state of a stream. */
-export const load = async <C, E extends DomainEvent, S>(
-  store: EventStore,
-  decider: Decider<C, E, S>,
-  streamId: string,
-): Promise<S> => (await readState(store, decider, streamId)).state;
 
 /**
  * Runs `command` on `streamId` unless this Stripe event already did (`step` tells apart

@@ -11,7 +11,7 @@ import type { PlanEvent } from "../domain/plan.ts";
 import { type PriceTierEvent, priceTierStream } from "../domain/price_tier.ts";
 import type { Bus, OutgoingMessage } from "./bus.ts";
 import type { EventStore, RecordedEvent, Subscription } from "./event_store.ts";
-import { STRIPE_WEBHOOK_RECEIVED } from "./inbound.ts";
+import { STRIPE_WEBHOOK_RECEIVED } from "./stripe_webhook_record.ts";
 import { HEADERS, IntegrationEvent, TOPICS } from "./integration_events.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 

@@ -204,6 +204,9 @@ export const sqliteEventStore = (
   { clock = systemClock, busyTimeoutMs = 5000, pollMs = 50, maxGroup = 128 }:
     SqliteEventStoreOptions = {},
 ): EventStore => {
+  if (!Number.isInteger(maxGroup) || maxGroup < 1) {
+    throw new RangeError(`maxGroup must be a whole number of appends, 1 or more; got ${maxGroup}`);
+  }
   const found = inspect(path);
   if (found === "absent") Deno.mkdirSync(dirname(path), { recursive: true });
   const db = new DatabaseSync(path);
@@ -265,7 +268,7 @@ export const sqliteEventStore = (
   };
   const writer = groupCommit(db, {
     write,
-    maxGroup: Math.max(1, Math.trunc(maxGroup)),
+    maxGroup,
     committed: (appends) => {
       if (appends.some((queued) => queued.rows.length > 0)) listeners.forEach((wake) => wake());
     },

@@ -27,8 +27,8 @@ type Queued<T, R> = {
 
 type Outcome<R> = { ok: true; result: R } | { ok: false; error: unknown };
 
-/** Each item's outcome, or the item whose failure ended the whole transaction. */
-type Attempt<R> = { outcomes: Outcome<R>[] } | { lost: number; error: unknown };
+/** Each item's outcome once committed, or the failed item that leaves nothing to commit. */
+type Attempt<R> = { outcomes: Outcome<R>[] } | { failed: number; error: unknown };
 
 export type GroupCommit<T, R> = {
   /** Queues `item`; resolves with its result once the transaction holding it committed. */
@@ -52,6 +52,15 @@ export const groupCommit = <T, R>(
   let queue: Queued<T, R>[] = [];
   let scheduled: ReturnType<typeof setImmediate> | undefined;
 
+  /** Ends the open transaction, if any. Failing, it leaves a broken connection to the next BEGIN. */
+  const rollback = () => {
+    try {
+      if (db.isTransaction) statements.rollback.run();
+    } catch {
+      // The error that matters is the one that led here; the items get that one.
+    }
+  };
+
   /**
    * Writes `group` in one transaction. Some errors end the whole transaction, not just the
    * statement (SQLite rolls back on a full disk, say, and on RAISE(ROLLBACK) in a trigger):
@@ -68,11 +77,7 @@ export const groupCommit = <T, R>(
         outcomes.push({ ok: true, result: write(item) });
         if (!alone) statements.release.run();
       } catch (error) {
-        if (!db.isTransaction) return { lost: index, error };
-        if (alone) {
-          statements.rollback.run();
-          return { outcomes: [{ ok: false, error }] };
-        }
+        if (alone || !db.isTransaction) return { failed: index, error };
         statements.rollbackTo.run();
         statements.release.run();
         outcomes.push({ ok: false, error });
@@ -89,16 +94,13 @@ export const groupCommit = <T, R>(
         attempted = attempt(group);
       } catch (error) {
         // BEGIN (the lock not had within the busy timeout) or COMMIT failed: none is durable.
-        try {
-          if (db.isTransaction) statements.rollback.run();
-        } catch {
-          // The connection is broken; every item of the group fails with the first error.
-        }
+        rollback();
         for (const queued of group) queued.reject(error);
         return;
       }
-      if ("lost" in attempted) {
-        group.splice(attempted.lost, 1)[0]!.reject(attempted.error);
+      if ("failed" in attempted) {
+        rollback();
+        group.splice(attempted.failed, 1)[0]!.reject(attempted.error);
         if (group.length === 0) return;
         continue;
       }

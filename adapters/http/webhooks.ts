@@ -5,9 +5,13 @@ import { createHash, createHmac } from "node:crypto";
 import Stripe from "stripe";
 import type { Clock } from "../../application/clock.ts";
 import type { EventStore } from "../../application/event_store.ts";
-import { InvalidStripeEvent, recordStripeWebhook } from "../../application/inbound.ts";
+import {
+  InvalidStripeEvent,
+  recordStripeWebhook,
+} from "../../application/stripe_webhook_record.ts";
 import type { Logger } from "../../application/logger.ts";
 import { type Metrics, noMetrics } from "../../application/metrics.ts";
+import { readAtMost } from "./body.ts";
 
 export const WEBHOOK_PATH = "/api/StripeWebhookHandler";
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -52,35 +56,6 @@ const hmacProvider: Stripe.CryptoProvider = {
     Promise.resolve(createHmac("sha256", secret).update(payload, "utf8").digest("hex")),
   computeSHA256Async: (data) =>
     Promise.resolve(new Uint8Array(createHash("sha256").update(data).digest())),
-};
-
-/** The body, or null as soon as it grows past `limit` (the rest is never read). */
-const readAtMost = async (
-  body: ReadableStream<Uint8Array> | null,
-  limit: number,
-): Promise<Uint8Array | null> => {
-  if (body === null) return new Uint8Array();
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(value);
-  }
-  if (chunks.length === 1) return chunks[0]!;
-  const whole = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    whole.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return whole;
 };
 
 const firstLine = (text: string) => text.split("\n", 1)[0]!.trim();

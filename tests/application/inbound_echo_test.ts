@@ -12,13 +12,13 @@ import { systemClock } from "../../application/clock.ts";
 import { handleCommand } from "../../application/command_handler.ts";
 import type { EventStore } from "../../application/event_store.ts";
 import { inboundHandler, STRIPE_WEBHOOK_APPLIED } from "../../application/inbound.ts";
-import { load } from "../../application/inbound_once.ts";
 import { TOPICS } from "../../application/integration_events.ts";
 import { silentLogger } from "../../application/logger.ts";
 import { startOutbound } from "../../application/outbound_consumer.ts";
 import { startOutbox } from "../../application/outbox.ts";
 import type { StripeGateway } from "../../application/stripe_gateway.ts";
 import { type Plan, planDecider, planStream } from "../../domain/plan.ts";
+import { stateOf } from "../support/inbound_pipeline.ts";
 import { API_KEY, SECRET } from "../support/webhook_fixtures.ts";
 import Stripe from "stripe";
 
@@ -62,7 +62,7 @@ const meta = {
 } as const;
 
 const planOf = async (store: EventStore, planId: string) =>
-  await load(store, planDecider, planStream(planId)) as Plan;
+  await stateOf(store, planDecider, planStream(planId)) as Plan;
 
 /** Stripe event types applied by the inbound consumer so far. */
 const appliedWebhooks = async (store: EventStore) => {

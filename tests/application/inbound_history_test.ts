@@ -1,15 +1,14 @@
 import assert from "node:assert/strict";
-import { type IncomingMessage, PermanentFailure } from "../../application/bus.ts";
+import type { IncomingMessage } from "../../application/bus.ts";
 import { sequentialIds } from "../../application/clock.ts";
 import { handleCommand } from "../../application/command_handler.ts";
 import type { EventStore } from "../../application/event_store.ts";
-import { load } from "../../application/inbound_once.ts";
 import type { Decider } from "../../domain/decider.ts";
 import { paymentConfirmationDecider } from "../../domain/payment_confirmation.ts";
 import { planDecider, planStream } from "../../domain/plan.ts";
 import { planSubscriptionDecider } from "../../domain/plan_subscription.ts";
 import { priceTierDecider, priceTierStream } from "../../domain/price_tier.ts";
-import { domainEvents, inboundPipeline } from "../support/inbound_pipeline.ts";
+import { domainEvents, inboundPipeline, stateOf } from "../support/inbound_pipeline.ts";
 import {
   checkoutSession,
   NOW_SECONDS,
@@ -119,21 +118,17 @@ const nudgesCatalog = async (store: EventStore) => {
   }, SETUP);
 };
 
-/** Delivers in the given order; what waits on another event is retried after the rest. */
+/**
+ * Delivers in the given order, as one bus partition does: each message is handled before
+ * the next, and a failure would be retried in place, ahead of everything behind it, so
+ * nothing may wait on a later message.
+ */
 const deliverAll = async (events: readonly Json[]): Promise<EventStore> => {
   const { store, post, consume } = inboundPipeline();
   await nudgesCatalog(store);
-  const queue: { message: IncomingMessage; attempts: number }[] = [];
-  for (const event of events) queue.push({ message: await post(event), attempts: 0 });
-  while (queue.length > 0) {
-    const next = queue.shift()!;
-    try {
-      await consume(next.message);
-    } catch (error) {
-      if (error instanceof PermanentFailure || ++next.attempts > 10) throw error;
-      queue.push(next);
-    }
-  }
+  const messages: IncomingMessage[] = [];
+  for (const event of events) messages.push(await post(event));
+  for (const message of messages) await consume(message);
   return store;
 };
 
@@ -149,7 +144,7 @@ const states = async (store: EventStore) => {
   const streams = [...new Set((await domainEvents(store)).map((e) => e.streamId))].sort();
   const out: Record<string, unknown> = {};
   for (const stream of streams) {
-    out[stream] = await load(store, DECIDERS[stream.split("-")[0]!]!, stream);
+    out[stream] = await stateOf(store, DECIDERS[stream.split("-")[0]!]!, stream);
   }
   return out;
 };

@@ -5,7 +5,7 @@ import type { Bus, OutgoingMessage } from "../../application/bus.ts";
 import { sequentialIds, steppingClock } from "../../application/clock.ts";
 import { handleCommand } from "../../application/command_handler.ts";
 import type { EventStore } from "../../application/event_store.ts";
-import { recordStripeWebhook } from "../../application/inbound.ts";
+import { recordStripeWebhook } from "../../application/stripe_webhook_record.ts";
 import { HEADERS, parseMessage, TOPICS } from "../../application/integration_events.ts";
 import { startOutbox } from "../../application/outbox.ts";
 import { clientDecider, clientStream } from "../../domain/client.ts";

@@ -5,10 +5,13 @@ import { memoryEventStore } from "../../adapters/eventstore/memory.ts";
 import { webhookHandler } from "../../adapters/http/webhooks.ts";
 import type { IncomingMessage } from "../../application/bus.ts";
 import type { Clock } from "../../application/clock.ts";
+import { type DomainEvent, readState } from "../../application/command_handler.ts";
 import type { EventStore } from "../../application/event_store.ts";
-import { inboundHandler, stripeEventStream } from "../../application/inbound.ts";
+import { inboundHandler } from "../../application/inbound.ts";
 import { silentLogger } from "../../application/logger.ts";
 import { outboxMessage } from "../../application/outbox.ts";
+import { stripeEventStream } from "../../application/stripe_webhook_record.ts";
+import type { Decider } from "../../domain/decider.ts";
 import { API_KEY, NOW, SECRET, signedRequest } from "./webhook_fixtures.ts";
 
 type Json = Record<string, unknown>;
@@ -40,8 +43,16 @@ export const inboundPipeline = (
   return { store, post, consume, deliver };
 };
 
-const INTERNAL = /^(stripeEvent|stripeProductOwner)-/;
+/** The inbound consumer's bookkeeping: records, owners, parked prices. */
+const INTERNAL = /^(stripeEvent|stripeProductOwner|stripeCustomerOwner|stripeProductPending)-/;
 
 /** The domain's events (not the webhook bookkeeping), for "nothing changed" checks. */
 export const domainEvents = async (store: EventStore) =>
   (await store.readAll({ limit: 100_000 })).filter((e) => !INTERNAL.test(e.streamId));
+
+/** A stream's current state, for assertions. */
+export const stateOf = async <C, E extends DomainEvent, S>(
+  store: EventStore,
+  decider: Decider<C, E, S>,
+  streamId: string,
+): Promise<S> => (await readState(store, decider, streamId)).state;

@@ -16,6 +16,7 @@ const copy = <T>(value: T): T => structuredClone(value);
 
 export const product = (fields: Json = {}): Json => ({ ...copy(objects.product), ...fields });
 export const price = (fields: Json = {}): Json => ({ ...copy(objects.price), ...fields });
+export const customer = (fields: Json = {}): Json => ({ ...copy(objects.customer), ...fields });
 export const checkoutSession = (fields: Json = {}): Json => ({
   ...copy(objects["checkout.session"]),
   ...fields,

@@ -28,6 +28,8 @@ const event = (type: string): NewEvent => ({
   },
 });
 
+const typesOf = (events: { type: string }[]) => events.map((e) => e.type);
+
 const inTempDir = async (body: (dir: string) => void | Promise<void>) => {
   const dir = await Deno.makeTempDir({ prefix: "sqlite_store_" });
   try {
@@ -215,6 +217,42 @@ Deno.test("append() waits for another process's write lock instead of failing", 
   });
 });
 
+Deno.test("append() calls made together all fail when the lock is not had in time", async () => {
+  await inTempDir(async (dir) => {
+    const path = `${dir}/events.sqlite`;
+    const store = sqliteEventStore(path, { busyTimeoutMs: 50 });
+    await store.append("s", [event("A")], "noStream");
+    const holder = child(
+      dir,
+      `const db = new DatabaseSync(Deno.args[0]);
+         db.exec("BEGIN IMMEDIATE");
+         console.log("locked");
+         await Deno.stdin.readable.getReader().read();
+         db.exec("COMMIT");
+         db.close();`,
+      [path],
+    );
+    try {
+      assert.equal(await holder.ready, "locked");
+      const settled = await Promise.allSettled([
+        store.append("s", [event("B")], 0),
+        store.append("t", [event("T")], "noStream"),
+      ]);
+      for (const outcome of settled) {
+        assert.equal(outcome.status, "rejected");
+        assert.match(String((outcome as PromiseRejectedResult).reason), /locked/);
+      }
+      await holder.go();
+      assert.equal(await holder.exitCode(), 0);
+      assert.deepEqual(typesOf(await store.readAll()), ["A"], "nothing was written");
+      assert.equal((await store.append("s", [event("B")], 0)).nextRevision, 1, "and it goes on");
+    } finally {
+      await holder.exitCode();
+      await store.close();
+    }
+  });
+});
+
 Deno.test("two processes appending to one file lose and duplicate nothing", async () => {
   await inTempDir(async (dir) => {
     const path = `${dir}/events.sqlite`;
@@ -262,8 +300,6 @@ Deno.test("two processes appending to one file lose and duplicate nothing", asyn
 });
 
 // Appends made together share one transaction; these look at what that must not change.
-
-const typesOf = (events: { type: string }[]) => events.map((e) => e.type);
 
 Deno.test("append() calls made together apply in call order, each seeing the ones before", async () => {
   await inTempDir(async (dir) => {
@@ -385,6 +421,19 @@ Deno.test("append() resolves only once another connection can read its events", 
       reader.close();
       await store.close();
     }
+  });
+});
+
+Deno.test("sqliteEventStore() refuses a maxGroup that is not a whole number ≥ 1", async () => {
+  await inTempDir((dir) => {
+    for (const maxGroup of [0, -1, 2.5, NaN]) {
+      assert.throws(
+        () => sqliteEventStore(`${dir}/events.sqlite`, { maxGroup }),
+        RangeError,
+        `maxGroup must be a whole number`,
+      );
+    }
+    assert.deepEqual(listDir(dir), [], "no file was made");
   });
 });
 

@@ -2,12 +2,16 @@ import assert from "node:assert/strict";
 import { webhookHandler } from "../../../adapters/http/webhooks.ts";
 import { memoryEventStore } from "../../../adapters/eventstore/memory.ts";
 import type { EventStore } from "../../../application/event_store.ts";
-import { stripeEventStream } from "../../../application/inbound.ts";
+import { HANDLED_STRIPE_EVENT_TYPES } from "../../../application/stripe_event_handlers.ts";
+import { stripeEventStream } from "../../../application/stripe_webhook_record.ts";
 import { silentLogger } from "../../../application/logger.ts";
 import {
   API_KEY,
+  checkoutSession,
+  customer,
   NOW,
   NOW_SECONDS,
+  price,
   product,
   SECRET,
   signature,
@@ -76,11 +80,38 @@ Deno.test("webhookHandler() answers five deliveries of one event 200 and records
 
 Deno.test("webhookHandler() answers 200 to a type it does not handle and records nothing", async () => {
   const app = setup();
-  const event = stripeEvent("customer.created", { id: "cus_1", object: "customer" });
+  const event = stripeEvent("invoice.paid", { id: "in_1", object: "invoice" });
   const response = await app.handle(await signedRequest(event));
   assert.equal(response.status, 200);
   assert.deepEqual(await response.json(), { received: true, ignored: true });
   assert.deepEqual(await app.store.readAll(), []);
+});
+
+Deno.test("webhookHandler() records the contract's types, customers and delayed payments", async () => {
+  const app = setup();
+  const types: [string, Record<string, unknown>][] = [
+    ["product.created", product()],
+    ["product.updated", product()],
+    ["product.deleted", product()],
+    ["price.created", price()],
+    ["price.updated", price()],
+    ["price.deleted", price()],
+    ["checkout.session.completed", checkoutSession()],
+    // Additions: the owner of a customer, and the outcome of a delayed payment.
+    ["customer.created", customer()],
+    ["checkout.session.async_payment_succeeded", checkoutSession({ payment_status: "paid" })],
+    ["checkout.session.async_payment_failed", checkoutSession()],
+  ];
+  for (const [type, object] of types) {
+    const response = await app.handle(await signedRequest(stripeEvent(type, object)));
+    assert.deepEqual(await response.json(), { received: true }, type);
+  }
+  const recorded = (await app.store.readAll()).map((e) =>
+    (e.data as { stripeEventType: string }).stripeEventType
+  );
+  assert.deepEqual(recorded, types.map(([type]) => type));
+  // What is recorded is what the consumer applies: one list.
+  assert.deepEqual([...HANDLED_STRIPE_EVENT_TYPES].sort(), recorded.sort());
 });
 
 Deno.test("webhookHandler() accepts any of several v1 signatures while the secret rotates", async () => {

@@ -6,7 +6,7 @@ import { sqliteReadModel } from "../../../adapters/readmodel/sqlite.ts";
 import { type Clock, sequentialIds, steppingClock } from "../../../application/clock.ts";
 import { handleCommand } from "../../../application/command_handler.ts";
 import type { Cause, EventStore } from "../../../application/event_store.ts";
-import { recordStripeWebhook } from "../../../application/inbound.ts";
+import { recordStripeWebhook } from "../../../application/stripe_webhook_record.ts";
 import { startProjector } from "../../../application/projections/projector.ts";
 import type { Decider } from "../../../domain/decider.ts";
 import { clientDecider, clientStream } from "../../../domain/client.ts";
