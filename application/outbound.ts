@@ -102,29 +102,29 @@ const callStripe = async (
   }
 };
 
+type Synced = "plan" | "priceTier" | "client";
+
 /** Records Stripe's refusal (or why there will never be a call) on the object: FAILED. */
-const markFailed =
-  (ctx: Ctx, kind: "plan" | "priceTier" | "client", id: string) =>
-  (error: string): Promise<void> => {
-    const at = ctx.clock();
-    switch (kind) {
-      case "plan":
-        return record(ctx, planDecider, planStream(id), "failed", {
-          type: "MarkPlanSyncFailed",
-          data: { planId: id, at, error },
-        });
-      case "priceTier":
-        return record(ctx, priceTierDecider, priceTierStream(id), "failed", {
-          type: "MarkPriceTierSyncFailed",
-          data: { priceTierId: id, at, error },
-        });
-      case "client":
-        return record(ctx, clientDecider, clientStream(id), "failed", {
-          type: "MarkClientSyncFailed",
-          data: { clientId: id, at, error },
-        });
-    }
-  };
+const markFailed = (ctx: Ctx, kind: Synced, id: string) => (error: string): Promise<void> => {
+  const at = ctx.clock();
+  switch (kind) {
+    case "plan":
+      return record(ctx, planDecider, planStream(id), "failed", {
+        type: "MarkPlanSyncFailed",
+        data: { planId: id, at, error },
+      });
+    case "priceTier":
+      return record(ctx, priceTierDecider, priceTierStream(id), "failed", {
+        type: "MarkPriceTierSyncFailed",
+        data: { priceTierId: id, at, error },
+      });
+    case "client":
+      return record(ctx, clientDecider, clientStream(id), "failed", {
+        type: "MarkClientSyncFailed",
+        data: { clientId: id, at, error },
+      });
+  }
+};
 
 const existing = <S>(state: S | null, what: string): S => {
   if (state === null) throw new PermanentFailure(`${what} is not in the event store`);

@@ -16,8 +16,13 @@ export const bearerChecker = (token: string) => {
   };
 };
 
-export const UNAUTHENTICATED_MESSAGE: Record<Exclude<Authentication, "ok">, string> = {
-  missing:
-    'mutations need an Authorization header: Bearer <PRODUCT_API_TOKEN> (over WebSocket: the connection_init payload { authorization: "Bearer …" })',
-  wrong: "the bearer token is not valid",
-};
+export const WRONG_TOKEN_MESSAGE = "the bearer token is not valid";
+
+/** Why `what` (a mutation, or a private query such as clients) was refused. */
+export const unauthenticatedMessage = (
+  what: string,
+  authentication: Exclude<Authentication, "ok">,
+): string =>
+  authentication === "wrong"
+    ? WRONG_TOKEN_MESSAGE
+    : `${what} needs an Authorization header: Bearer <PRODUCT_API_TOKEN> (over WebSocket: the connection_init payload { authorization: "Bearer …" })`;

@@ -1,6 +1,8 @@
 // What each field of the schema does. Queries read the projector's read model (and the
 // event store for streamEvents); mutations check the token and their input, run the
 // command, wait for the read model to include what they wrote, and return it from there.
+// The catalog (plans, tiers, onPlanUpdated) is public; clients, their subscriptions and
+// payments, and the raw event history (Stripe payloads, emails) need the token.
 import type { z } from "zod";
 import type { Clock, NewId } from "../../application/clock.ts";
 import type { EventStore, RecordedEvent } from "../../application/event_store.ts";
@@ -14,8 +16,7 @@ import type {
   PlanView,
   PriceTierView,
 } from "../../application/projections/read_model.ts";
-import type { Authentication } from "./auth.ts";
-import { UNAUTHENTICATED_MESSAGE } from "./auth.ts";
+import { type Authentication, unauthenticatedMessage } from "./auth.ts";
 import { apiError, badInput } from "./errors.ts";
 import * as inputs from "./inputs.ts";
 import { planUpdates } from "./plan_updates.ts";
@@ -55,11 +56,16 @@ export const resolvers = (deps: ResolverDeps): Resolvers => {
   const view = projector.view;
   const timeoutMs = deps.readYourWritesTimeoutMs ?? 5000;
 
+  /** Refuses `what` unless the caller holds the token. */
+  const authorize = (ctx: OperationContext, what: string) => {
+    if (ctx.authentication !== "ok") {
+      throw apiError("UNAUTHENTICATED", unauthenticatedMessage(what, ctx.authentication));
+    }
+  };
+
   /** The mutation's command context, once the caller is known to hold the token. */
   const writer = (ctx: OperationContext, operation: string): commands.CommandContext => {
-    if (ctx.authentication !== "ok") {
-      throw apiError("UNAUTHENTICATED", UNAUTHENTICATED_MESSAGE[ctx.authentication]);
-    }
+    authorize(ctx, `the mutation ${operation}`);
     return {
       store,
       clock: deps.clock,
@@ -106,13 +112,28 @@ export const resolvers = (deps: ResolverDeps): Resolvers => {
       plans: (_, args: { includeInactive?: boolean | null }) => plans(!!args.includeInactive),
       plan: (_, { id }: { id: string }) => view.get("plans", id),
       priceTier: (_, { id }: { id: string }) => view.get("priceTiers", id),
-      clients: () => view.list("clients"),
-      client: (_, { id }: { id: string }) => view.get("clients", id),
-      planSubscriptions: (_, { clientId }: { clientId?: string | null }) =>
-        view.list("planSubscriptions", clientId ?? undefined),
-      paymentConfirmations: () => view.list("paymentConfirmations"),
-      streamEvents: async (_, { streamId }: { streamId: string }) =>
-        (await store.readStream(parse(inputs.StreamId, streamId, "streamId"))).map(recorded),
+      clients: (_, _args, ctx: OperationContext) => {
+        authorize(ctx, "the query clients (client data)");
+        return view.list("clients");
+      },
+      client: (_, { id }: { id: string }, ctx: OperationContext) => {
+        authorize(ctx, "the query client (client data)");
+        return view.get("clients", id);
+      },
+      planSubscriptions: (_, { clientId }: { clientId?: string | null }, ctx: OperationContext) => {
+        authorize(ctx, "the query planSubscriptions (client data)");
+        return view.list("planSubscriptions", clientId ?? undefined);
+      },
+      paymentConfirmations: (_, _args, ctx: OperationContext) => {
+        authorize(ctx, "the query paymentConfirmations (client data)");
+        return view.list("paymentConfirmations");
+      },
+      streamEvents: async (_, { streamId }: { streamId: string }, ctx: OperationContext) => {
+        authorize(ctx, "the query streamEvents (stored events, Stripe payloads included)");
+        return (await store.readStream(parse(inputs.StreamId, streamId, "streamId"))).map(
+          recorded,
+        );
+      },
     },
     Mutation: {
       createPlan: async (_, { input }, ctx: OperationContext) => {

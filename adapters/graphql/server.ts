@@ -1,12 +1,14 @@
 // The product API's /graphql endpoint: GraphQL over HTTP (graphql-http), GraphQL over
 // WebSocket (graphql-ws), and GraphiQL for a browser. One schema, one set of limits and
-// one error policy for both transports.
+// one error policy for both transports. A wrong token refuses the whole operation, be it
+// a query; no token leaves the public catalog open and the resolvers refuse the rest.
 import { GraphQLError, parse, specifiedRules, validate } from "graphql";
 import { createHandler } from "graphql-http/lib/use/fetch";
 import { makeServer } from "graphql-ws";
 import type { Metrics } from "../../application/metrics.ts";
 import { noMetrics } from "../../application/metrics.ts";
-import { bearerChecker } from "./auth.ts";
+import { readAtMost } from "../http/body.ts";
+import { bearerChecker, WRONG_TOKEN_MESSAGE } from "./auth.ts";
 import { apiError, publicError } from "./errors.ts";
 import { graphiqlResponse, wantsGraphiql } from "./graphiql.ts";
 import { DEFAULT_QUERY_LIMITS, queryLimitRules, type QueryLimits } from "./limits.ts";
@@ -28,7 +30,7 @@ export const DEFAULT_LIMITS: Limits = {
 };
 
 export type GraphQLServerOptions = ResolverDeps & {
-  /** PRODUCT_API_TOKEN: mutations need `Authorization: Bearer <token>`. */
+  /** PRODUCT_API_TOKEN: mutations and private queries need `Authorization: Bearer <token>`. */
   token: string;
   limits?: Partial<Limits>;
   metrics?: Metrics;
@@ -43,30 +45,27 @@ export type GraphQLServer = {
 
 export const GRAPHQL_PATH = "/graphql";
 
-const jsonError = (status: number, message: string, code: string, requestId: string) =>
+const jsonError = (
+  status: number,
+  message: string,
+  code: string,
+  requestId: string,
+  headers: Record<string, string> = {},
+) =>
   new Response(JSON.stringify({ errors: [{ message, extensions: { code } }] }), {
     status,
-    headers: { "content-type": "application/json; charset=utf-8", "x-request-id": requestId },
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "x-request-id": requestId,
+      ...headers,
+    },
   });
 
 /** The body, or null when it is longer than `max` bytes (read no further than that). */
-const readAtMost = async (
-  request: Request,
-  max: number,
-): Promise<Uint8Array<ArrayBuffer> | null> => {
-  if (Number(request.headers.get("content-length") ?? 0) > max) return null;
-  if (!request.body) return new Uint8Array();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of request.body) {
-    total += chunk.length;
-    if (total > max) return null; // leaving the loop cancels the stream
-    chunks.push(chunk);
-  }
-  const body = new Uint8Array(total);
-  chunks.reduce((at, chunk) => (body.set(chunk, at), at + chunk.length), 0);
-  return body;
-};
+const bodyOf = (request: Request, max: number) =>
+  Number(request.headers.get("content-length") ?? 0) > max
+    ? Promise.resolve(null)
+    : readAtMost(request.body, max);
 
 // A caller's request id is kept when it is a plain token; anything else gets a new one.
 const requestIdOf = (request: Request) => {
@@ -100,6 +99,10 @@ export const graphqlServer = (options: GraphQLServerOptions): GraphQLServer => {
       if (Object.keys(ctx.subscriptions).length > limits.maxOperationsPerSocket) {
         return [apiError("BAD_USER_INPUT", "too many operations at once on this connection")];
       }
+      const param = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+      const authorization = ctx.extra.authorization ?? (typeof param === "string" ? param : null);
+      const authentication = authenticate(authorization);
+      if (authentication === "wrong") return [apiError("UNAUTHENTICATED", WRONG_TOKEN_MESSAGE)];
       let document;
       try {
         document = parse(payload.query);
@@ -109,12 +112,7 @@ export const graphqlServer = (options: GraphQLServerOptions): GraphQLServer => {
       }
       const errors = validate(schema, document, [...specifiedRules, ...limitRules]);
       if (errors.length > 0) return errors;
-      const param = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-      const authorization = ctx.extra.authorization ?? (typeof param === "string" ? param : null);
-      const contextValue: OperationContext = {
-        requestId: crypto.randomUUID(),
-        authentication: authenticate(authorization),
-      };
+      const contextValue: OperationContext = { requestId: crypto.randomUUID(), authentication };
       return {
         schema,
         document,
@@ -146,7 +144,14 @@ export const graphqlServer = (options: GraphQLServerOptions): GraphQLServer => {
     }
     if (wantsGraphiql(request, url)) return graphiqlResponse();
     const requestId = requestIdOf(request);
-    const body = await readAtMost(request, limits.maxBodyBytes);
+    const authentication = authenticate(request.headers.get("authorization"));
+    if (authentication === "wrong") {
+      requests.inc({ status: "401" });
+      return jsonError(401, WRONG_TOKEN_MESSAGE, "UNAUTHENTICATED", requestId, {
+        "www-authenticate": 'Bearer error="invalid_token"',
+      });
+    }
+    const body = await bodyOf(request, limits.maxBodyBytes);
     if (body === null) {
       requests.inc({ status: "413" });
       return jsonError(
@@ -161,10 +166,7 @@ export const graphqlServer = (options: GraphQLServerOptions): GraphQLServer => {
       headers: request.headers,
       body: request.method === "GET" || request.method === "HEAD" ? undefined : body,
     });
-    contexts.set(buffered, {
-      requestId,
-      authentication: authenticate(request.headers.get("authorization")),
-    });
+    contexts.set(buffered, { requestId, authentication });
     let response: Response;
     try {
       response = await http(buffered);

@@ -239,6 +239,23 @@ Deno.test(
 );
 
 Deno.test(
+  "a PlanUpdatedEvent whose event is not in the plan's stream is refused and sends nothing",
+  world(async ({ stripe, nudges, handle }) => {
+    await handle(await nudges.createPlan("plan-1"));
+    const calls = stripe.requests.length;
+    const updated = await nudges.updatePlan("plan-1", { name: "A" });
+    const stranger = { ...JSON.parse(updated.value), eventId: "ev-not-in-the-stream" };
+    await assert.rejects(
+      handle(messageOf(TOPICS.plans, "plan-1", stranger)),
+      (error: Error) =>
+        error instanceof PermanentFailure &&
+        /event ev-not-in-the-stream is not in the stream of plan plan-1/.test(error.message),
+    );
+    assert.equal(stripe.requests.length, calls);
+  }),
+);
+
+Deno.test(
   "PriceTierCreatedEvent creates a price under the plan's product and links the tier",
   world(async ({ store, stripe, nudges, handle }) => {
     await handle(await nudges.createPlan("plan-1"));

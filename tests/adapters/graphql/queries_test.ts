@@ -129,7 +129,7 @@ Deno.test(
 );
 
 Deno.test(
-  "queries need no token; a GET query works as the GraphQL-over-HTTP spec says",
+  "the catalog needs no token; a GET query works as the GraphQL-over-HTTP spec says",
   withApi(async (api) => {
     await createPlan(api, { name: "Gold" });
     const anonymous = await api.gql(`{ plans { name } }`, {}, { token: null });

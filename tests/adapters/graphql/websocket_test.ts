@@ -6,11 +6,23 @@ import { type Api, createPlan, harness, serve, settlesWithin, TOKEN } from "./ha
 
 const wsUrl = (url: string) => url.replace(/^http/, "ws");
 
+/** Deno's WebSocket sending `authorization` on the upgrade request, as a server client may. */
+const withHeader = (authorization: string) =>
+  class extends WebSocket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, { protocols: [protocols ?? []].flat(), headers: { authorization } });
+    }
+  };
+
 /** A graphql-ws client on Deno's WebSocket; `closed` settles when its socket has closed. */
-const connect = (url: string, connectionParams: Record<string, unknown> = {}) => {
+const connect = (
+  url: string,
+  connectionParams: Record<string, unknown> = {},
+  webSocketImpl: unknown = WebSocket,
+) => {
   const client = createClient({
     url: wsUrl(url),
-    webSocketImpl: WebSocket,
+    webSocketImpl,
     connectionParams,
     retryAttempts: 0,
     lazy: false,
@@ -146,6 +158,59 @@ Deno.test(
     } finally {
       await authorized.dispose();
       await anonymous.dispose();
+    }
+  }),
+);
+
+Deno.test(
+  "a wrong token over WebSocket refuses every operation, from connection_init or the header",
+  withSocketApi(async (api, url) => {
+    const fromInit = connect(url, { authorization: "Bearer not-the-token" });
+    const fromHeader = connect(url, {}, withHeader("Bearer not-the-token"));
+    const isWrongToken = (errors: { message: string; extensions?: { code?: string } }[]) =>
+      errors[0]?.extensions?.code === "UNAUTHENTICATED" &&
+      errors[0]?.message === "the bearer token is not valid";
+    try {
+      for (const { client } of [fromInit, fromHeader]) {
+        await assert.rejects(client.iterate({ query: "{ plans { id } }" }).next(), isWrongToken);
+        await assert.rejects(
+          client.iterate({ query: `mutation { createPlan(input: { name: "Gold" }) { id } }` })
+            .next(),
+          isWrongToken,
+        );
+        await assert.rejects(client.iterate({ query: PLAN_UPDATED }).next(), isWrongToken);
+      }
+      assert.equal((await api.store.readAll()).length, 0);
+    } finally {
+      await fromInit.dispose();
+      await fromHeader.dispose();
+    }
+  }),
+);
+
+Deno.test(
+  "over WebSocket client data needs the token, from connection_init or the header",
+  withSocketApi(async (api, url) => {
+    await api.data(
+      `mutation { createClient(input: { name: "Ada", email: "ada@example.com" }) { id } }`,
+    );
+    const anonymous = connect(url);
+    const fromHeader = connect(url, {}, withHeader(`Bearer ${TOKEN}`));
+    const fromInit = connect(url, { authorization: `Bearer ${TOKEN}` });
+    const clients = { query: "{ clients { email } }" };
+    try {
+      const refused = await anonymous.client.iterate(clients).next();
+      assert.equal(refused.value?.data, null);
+      assert.equal(refused.value?.errors?.[0]?.extensions?.code, "UNAUTHENTICATED");
+      assert.match(String(refused.value?.errors?.[0]?.message), /^the query clients /);
+      for (const { client } of [fromHeader, fromInit]) {
+        const ok = await client.iterate(clients).next();
+        assert.deepEqual(ok.value, { data: { clients: [{ email: "ada@example.com" }] } });
+      }
+    } finally {
+      await anonymous.dispose();
+      await fromHeader.dispose();
+      await fromInit.dispose();
     }
   }),
 );
