@@ -13,6 +13,7 @@ import { type Clock, randomId } from "./clock.ts";
 import { handleCommand } from "./command_handler.ts";
 import type { EventStore } from "./event_store.ts";
 import { type Logger, silentLogger } from "./logger.ts";
+import { sleep } from "./sleep.ts";
 
 export const leaseStream = (name: string): string => `lease-${name}`;
 
@@ -104,18 +105,6 @@ export type LeaseRunner = {
   /** Resolves once stopped: the work has ended and the lease was released. */
   done: Promise<void>;
 };
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 
 /** Keeps trying to take the lease; runs `whileHeld` while it has it. */
 export const runWithLease = (options: LeaseOptions): LeaseRunner => {

@@ -2,6 +2,7 @@
 // that pause while Stripe's circuit breaker is open, so an outage dead-letters nothing.
 import type { Bus, Consumer, MessageHandler } from "./bus.ts";
 import { TOPICS } from "./integration_events.ts";
+import { sleep } from "./sleep.ts";
 import { NotInStripeYet, type OutboundDeps, outboundHandler } from "./outbound.ts";
 import { type StripeCircuit, StripeUnavailableError } from "./stripe_gateway.ts";
 
@@ -33,17 +34,6 @@ export type OutboundOptions = {
 };
 
 export type OutboundRunner = { consumers: readonly Consumer[]; stop(): Promise<void> };
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done);
-  });
 
 /**
  * Consumes the outbound topics. When the breaker opens every consumer pauses; the bus

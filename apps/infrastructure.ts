@@ -15,6 +15,7 @@ import type { EventStore } from "../application/event_store.ts";
 import { HEADERS } from "../application/integration_events.ts";
 import type { Logger } from "../application/logger.ts";
 import type { Metrics } from "../application/metrics.ts";
+import { sleep } from "../application/sleep.ts";
 import { type Config, ConfigError, secretsOf } from "./config.ts";
 
 /** Files under DATA_DIR. */
@@ -274,15 +275,7 @@ export const keepSubscribed = (
           error,
           backoffMs: backoff,
         });
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, backoff);
-          function done() {
-            clearTimeout(timer);
-            signal.removeEventListener("abort", done);
-            resolve();
-          }
-          signal.addEventListener("abort", done, { once: true });
-        });
+        await sleep(backoff, signal);
       }
     }
   };

@@ -12,6 +12,7 @@
 import type { ResolvedEvent } from "@eventstore/db-client";
 import type { SubscribeOptions, Subscription } from "../../application/event_store.ts";
 import type { Logger } from "../../application/logger.ts";
+import { sleep } from "../../application/sleep.ts";
 import { backoffMs, isSystemEvent, toRecordedEvent } from "./esdb_mapping.ts";
 
 /** What the loop needs of the client's AllStreamSubscription (a Node Readable). */
@@ -42,18 +43,6 @@ class HandlerFailed extends Error {
     super("subscription handler failed");
   }
 }
-
-const pause = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 
 const describe = (error: unknown) => error instanceof Error ? error.message : String(error);
 
@@ -166,7 +155,7 @@ export const followAll = (
           retryInMs: waitMs,
         });
         await checkpoint().catch(() => {});
-        await pause(waitMs, signal);
+        await sleep(waitMs, signal);
       } finally {
         await session.close();
       }
