@@ -59,35 +59,29 @@ const currency = text.refine((c) => CURRENCIES.has(c.toLowerCase()), invalid("cu
   .transform((c) => c.toLowerCase());
 const expand = z.array(z.string()).optional();
 
+const productFields = {
+  active: boolean.optional(),
+  description: nullable.optional(),
+  images: strings.optional(),
+  metadata: metadata.optional(),
+  shippable: boolean.optional(),
+  statement_descriptor: nullable.optional(),
+  tax_code: nullable.optional(),
+  unit_label: nullable.optional(),
+  url: nullable.optional(),
+  expand,
+};
 export const productParams = {
   create: z.strictObject({
     id: text.optional(),
     name: nonEmpty("name"),
-    active: boolean.optional(),
-    description: nullable.optional(),
-    images: strings.optional(),
-    metadata: metadata.optional(),
-    shippable: boolean.optional(),
-    statement_descriptor: nullable.optional(),
-    tax_code: nullable.optional(),
+    ...productFields,
     type: z.enum(["good", "service"], invalid("type")).optional(),
-    unit_label: nullable.optional(),
-    url: nullable.optional(),
-    expand,
   }),
   update: z.strictObject({
     name: nonEmpty("name").optional(),
-    active: boolean.optional(),
+    ...productFields,
     default_price: nullable.optional(),
-    description: nullable.optional(),
-    images: strings.optional(),
-    metadata: metadata.optional(),
-    shippable: boolean.optional(),
-    statement_descriptor: nullable.optional(),
-    tax_code: nullable.optional(),
-    unit_label: nullable.optional(),
-    url: nullable.optional(),
-    expand,
   }),
 };
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { nameBasedId, sequentialIds } from "../../application/clock.ts";
+import { nameBasedId } from "../../application/clock.ts";
 import { handleCommand } from "../../application/command_handler.ts";
 import type { EventStore } from "../../application/event_store.ts";
 import { clientDecider, clientStream } from "../../domain/client.ts";
@@ -8,15 +8,12 @@ import {
   paymentConfirmationStream,
 } from "../../domain/payment_confirmation.ts";
 import { planSubscriptionDecider, planSubscriptionStream } from "../../domain/plan_subscription.ts";
-import { inboundPipeline, stateOf } from "../support/inbound_pipeline.ts";
+import { inboundPipeline, setupOptions, stateOf } from "../support/inbound_pipeline.ts";
 import { checkoutSession, NOW_SECONDS, stripeEvent } from "../support/webhook_fixtures.ts";
 
 const EARLIER = "2026-03-01T11:00:00.000Z";
 const T = NOW_SECONDS - 600;
-const meta = {
-  metadata: { correlationId: "c", causationId: "c", cause: { kind: "system", reason: "test" } },
-  newEventId: sequentialIds("setup"),
-} as const;
+const meta = setupOptions();
 
 Deno.test("checkout.session.completed records the payment and an active subscription", async () => {
   const { store, deliver } = inboundPipeline();

@@ -1,13 +1,18 @@
 import assert from "node:assert/strict";
 import { memoryEventStore } from "../../adapters/eventstore/memory.ts";
 import { PermanentFailure } from "../../application/bus.ts";
-import { nameBasedId, sequentialIds } from "../../application/clock.ts";
+import { nameBasedId } from "../../application/clock.ts";
 import { handleCommand } from "../../application/command_handler.ts";
 import type { EventStore } from "../../application/event_store.ts";
 import { customerOwnerStream } from "../../application/stripe_owners.ts";
 import { clientDecider, clientStream } from "../../domain/client.ts";
 import { planSubscriptionDecider, planSubscriptionStream } from "../../domain/plan_subscription.ts";
-import { domainEvents, inboundPipeline, stateOf } from "../support/inbound_pipeline.ts";
+import {
+  domainEvents,
+  inboundPipeline,
+  setupOptions,
+  stateOf,
+} from "../support/inbound_pipeline.ts";
 import {
   checkoutSession,
   customer,
@@ -16,10 +21,7 @@ import {
 } from "../support/webhook_fixtures.ts";
 
 const T = NOW_SECONDS - 600;
-const meta = {
-  metadata: { correlationId: "c", causationId: "c", cause: { kind: "system", reason: "test" } },
-  newEventId: sequentialIds("setup"),
-} as const;
+const meta = setupOptions();
 
 const newClient = (store: EventStore, clientId: string) =>
   handleCommand(store, clientDecider, clientStream(clientId), {

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import type { IncomingMessage } from "../../application/bus.ts";
-import { sequentialIds } from "../../application/clock.ts";
 import { handleCommand } from "../../application/command_handler.ts";
 import type { EventStore } from "../../application/event_store.ts";
 import type { Decider } from "../../domain/decider.ts";
@@ -8,7 +7,12 @@ import { paymentConfirmationDecider } from "../../domain/payment_confirmation.ts
 import { planDecider, planStream } from "../../domain/plan.ts";
 import { planSubscriptionDecider } from "../../domain/plan_subscription.ts";
 import { priceTierDecider, priceTierStream } from "../../domain/price_tier.ts";
-import { domainEvents, inboundPipeline, stateOf } from "../support/inbound_pipeline.ts";
+import {
+  domainEvents,
+  inboundPipeline,
+  setupOptions,
+  stateOf,
+} from "../support/inbound_pipeline.ts";
 import {
   checkoutSession,
   NOW_SECONDS,
@@ -92,10 +96,7 @@ const history = (): Json[] => {
   return events;
 };
 
-const SETUP = {
-  metadata: { correlationId: "c", causationId: "c", cause: { kind: "system", reason: "test" } },
-  newEventId: sequentialIds("setup"),
-} as const;
+const SETUP = setupOptions();
 
 const nudgesCatalog = async (store: EventStore) => {
   const at = "2026-03-01T10:00:00.000Z";

@@ -1,19 +1,21 @@
 import assert from "node:assert/strict";
 import { PermanentFailure } from "../../application/bus.ts";
-import { nameBasedId, sequentialIds } from "../../application/clock.ts";
+import { nameBasedId } from "../../application/clock.ts";
 import { handleCommand } from "../../application/command_handler.ts";
 import type { EventStore } from "../../application/event_store.ts";
 import { type Plan, planDecider, planStream } from "../../domain/plan.ts";
 import { type PriceTier, priceTierDecider, priceTierStream } from "../../domain/price_tier.ts";
-import { domainEvents, inboundPipeline, stateOf } from "../support/inbound_pipeline.ts";
+import {
+  domainEvents,
+  inboundPipeline,
+  setupOptions,
+  stateOf,
+} from "../support/inbound_pipeline.ts";
 import { NOW_SECONDS, price, product, stripeEvent } from "../support/webhook_fixtures.ts";
 
 const EARLIER = "2026-03-01T11:00:00.000Z";
 const T = NOW_SECONDS - 600;
-const meta = {
-  metadata: { correlationId: "c", causationId: "c", cause: { kind: "system", reason: "test" } },
-  newEventId: sequentialIds("setup"),
-} as const;
+const meta = setupOptions();
 
 const planOf = async (store: EventStore, planId: string) =>
   await stateOf(store, planDecider, planStream(planId)) as Plan;

@@ -1,6 +1,7 @@
 // Runs a production app as its own process, exactly as its deno.json task runs it (same
 // permissions, same entry point), with only the environment a test gives it.
 import { fileURLToPath } from "node:url";
+import { collectLines, inheritedEnv, killIfRunning } from "../support/process.ts";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export type AppName = "product_api" | "kafka_consumer" | "webhooks";
@@ -11,23 +12,6 @@ export const taskArgs = async (app: AppName): Promise<string[]> => {
   const [deno, ...args] = (tasks[app] as string).trim().split(/\s+/);
   if (deno !== "deno") throw new Error(`the ${app} task does not run deno: ${tasks[app]}`);
   return args;
-};
-
-/** A port nothing listens on now (the app takes it a moment later). */
-export const freePort = (): number => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-};
-
-const inherited = () => {
-  const env: Record<string, string> = { NO_COLOR: "1" };
-  for (const name of ["HOME", "PATH", "DENO_DIR", "XDG_CACHE_HOME"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
-  }
-  return env;
 };
 
 export type AppProcess = {
@@ -41,16 +25,6 @@ export type AppProcess = {
   finished: Promise<Deno.CommandStatus>;
 };
 
-const collect = async (stream: ReadableStream<Uint8Array>, into: string[]) => {
-  let rest = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    const parts = (rest + chunk).split("\n");
-    rest = parts.pop()!;
-    into.push(...parts);
-  }
-  if (rest) into.push(rest);
-};
-
 export const spawnApp = async (
   app: AppName,
   env: Record<string, string>,
@@ -59,14 +33,17 @@ export const spawnApp = async (
   const child = new Deno.Command(Deno.execPath(), {
     args: [...await taskArgs(app), ...extraArgs],
     cwd: ROOT,
-    env: { ...inherited(), ...env },
+    env: { NO_COLOR: "1", ...inheritedEnv(), ...env },
     clearEnv: true,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
   const output: string[] = [];
-  const read = Promise.all([collect(child.stdout, output), collect(child.stderr, output)]);
+  const read = Promise.all([
+    collectLines(child.stdout, output),
+    collectLines(child.stderr, output),
+  ]);
   return {
     app,
     output,
@@ -79,13 +56,7 @@ export const spawnApp = async (
           return [];
         }
       }),
-    kill: (signal) => {
-      try {
-        child.kill(signal);
-      } catch {
-        // it has ended already
-      }
-    },
+    kill: (signal) => killIfRunning(child, signal),
     finished: read.then(() => child.status),
   };
 };

@@ -7,7 +7,8 @@ import { Kafka, logLevel } from "kafkajs";
 import { INBOUND_GROUP } from "../../application/inbound.ts";
 import { TOPICS } from "../../application/integration_events.ts";
 import { OUTBOUND_TOPICS } from "../../application/outbound_consumer.ts";
-import { type AppProcess, eventually, freePort, get, sample, spawnApp } from "./app_process.ts";
+import { type AppProcess, eventually, get, sample, spawnApp } from "./app_process.ts";
+import { freePort } from "../support/process.ts";
 
 const brokers = Deno.env.get("KAFKA_BROKERS");
 if (!brokers) {

@@ -10,7 +10,8 @@ import {
   signedRequest,
   stripeEvent,
 } from "../support/webhook_fixtures.ts";
-import { type AppProcess, eventually, freePort, get, spawnApp } from "./app_process.ts";
+import { type AppProcess, eventually, get, spawnApp } from "./app_process.ts";
+import { freePort } from "../support/process.ts";
 
 const SECRETS = {
   STRIPE_API_KEY: "sk_test_secretsTestKey0123456789",

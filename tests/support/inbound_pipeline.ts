@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { memoryEventStore } from "../../adapters/eventstore/memory.ts";
 import { webhookHandler } from "../../adapters/http/webhooks.ts";
 import type { IncomingMessage } from "../../application/bus.ts";
-import type { Clock } from "../../application/clock.ts";
+import { type Clock, sequentialIds } from "../../application/clock.ts";
 import { type DomainEvent, readState } from "../../application/command_handler.ts";
 import type { EventStore } from "../../application/event_store.ts";
 import { inboundHandler } from "../../application/inbound.ts";
@@ -15,6 +15,16 @@ import type { Decider } from "../../domain/decider.ts";
 import { API_KEY, NOW, SECRET, signedRequest } from "./webhook_fixtures.ts";
 
 type Json = Record<string, unknown>;
+
+/** handleCommand's options for the commands a test runs to set the scene. */
+export const setupOptions = () => ({
+  metadata: {
+    correlationId: "c",
+    causationId: "c",
+    cause: { kind: "system", reason: "test" },
+  },
+  newEventId: sequentialIds("setup"),
+} as const);
 
 export const inboundPipeline = (
   { store = memoryEventStore(), clock = () => NOW }: { store?: EventStore; clock?: Clock } = {},

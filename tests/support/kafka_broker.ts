@@ -8,6 +8,7 @@
 //   deno task kafka resolve
 //     only fetches the jars (so CI can time that step apart).
 import { Kafka, logLevel } from "kafkajs";
+import { freePort } from "./process.ts";
 
 export const KAFKA_VERSION = "4.4.0";
 // Kafka 4 logs through slf4j 1.7, so the log4j2 backend is log4j-slf4j-impl (not slf4j2-impl).
@@ -122,13 +123,6 @@ export const resolveJars = async (cacheDir = defaultCacheDir()): Promise<string>
     await Deno.remove(staging, { recursive: true }).catch(() => {});
   }
   return libs;
-};
-
-const freePort = () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 };
 
 const serverProperties = (dir: string, port: number, controllerPort: number) =>

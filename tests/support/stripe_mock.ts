@@ -1,6 +1,7 @@
 // Stripe's stripe-mock for tests: STRIPE_MOCK_URL when set (CI starts one), else a
 // stripe-mock binary found on PATH or in ~/go/bin, started on a free port and stopped
 // after; else the tests that need it are skipped with a line saying why.
+import { killIfRunning, readUntil, textLines } from "./process.ts";
 
 export type StripeMock = { url: string; stop(): Promise<void> };
 
@@ -49,20 +50,20 @@ const answers = async (url: string): Promise<boolean> => {
 
 /** Reads the child's output until stripe-mock names the port it listens on. */
 const listeningPort = async (stdout: ReadableStream<Uint8Array>): Promise<number> => {
-  const reader = stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
+  const LISTENING = /Listening for HTTP at address: \S*:(\d+)/;
+  const lines = textLines(stdout);
+  const reader = lines.getReader();
+  const seen: string[] = [];
   try {
-    while (true) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`stripe-mock exited before listening:\n${seen}`);
-      seen += value;
-      const match = seen.match(/Listening for HTTP at address: \S*:(\d+)/);
-      if (match) return Number(match[1]);
+    const line = await readUntil(reader, (line) => LISTENING.test(line), seen);
+    if (line === undefined) {
+      throw new Error(`stripe-mock exited before listening:\n${seen.join("\n")}`);
     }
+    return Number(line.match(LISTENING)![1]);
   } finally {
     // Let the rest of its output drain so the pipe never fills up.
     reader.releaseLock();
-    stdout.pipeTo(new WritableStream()).catch(() => {});
+    lines.pipeTo(new WritableStream()).catch(() => {});
   }
 };
 
@@ -80,9 +81,7 @@ export const startStripeMock = async (): Promise<StripeMock> => {
     stderr: "null",
   }).spawn();
   const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* exited already */ }
+    killIfRunning(child, "SIGTERM");
     await child.status;
   };
   try {

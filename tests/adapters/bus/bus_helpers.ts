@@ -1,6 +1,7 @@
 // Small tools for the bus tests: wait for a condition, collect what a consumer handled,
 // and drive a consumer in a process of its own.
 import type { Bus, ConsumeOptions, Consumer, IncomingMessage } from "../../../application/bus.ts";
+import { textLines } from "../../support/process.ts";
 import type { Backend } from "./consumer_process.ts";
 
 export const deferred = <T>() => {
@@ -87,13 +88,8 @@ export const spawnConsumer = (
   let stderr = "";
   const waiters = new Set<() => void>();
   const read = async () => {
-    let rest = "";
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-      const parts = (rest + chunk).split("\n");
-      rest = parts.pop()!;
-      for (const part of parts) {
-        if (part.startsWith("{")) lines.push(JSON.parse(part));
-      }
+    for await (const line of textLines(child.stdout, { dropUnfinished: true })) {
+      if (line.startsWith("{")) lines.push(JSON.parse(line));
       for (const wake of waiters) wake();
     }
   };

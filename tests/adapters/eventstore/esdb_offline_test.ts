@@ -6,14 +6,7 @@ import { esdbEventStore, EventStoreUnavailable } from "../../../adapters/eventst
 import { EventStoreConnectionStringError } from "../../../adapters/eventstore/esdb_mapping.ts";
 import type { NewEvent } from "../../../application/event_store.ts";
 import { type Logger, silentLogger } from "../../../application/logger.ts";
-
-/** A local port where nothing listens. */
-const closedPort = () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-};
+import { freePort } from "../../support/process.ts";
 
 const event: NewEvent = {
   type: "PlanCreated",
@@ -46,7 +39,7 @@ Deno.test("esdbEventStore() refuses a malformed connection string without repeat
 });
 
 Deno.test("esdbEventStore() fails with the connection error, naming the endpoint, when nothing listens", async () => {
-  const port = closedPort();
+  const port = freePort();
   // Far longer than a refused connection takes: if the store hung, the error would say so.
   const store = esdbEventStore(`kurrentdb://admin:s3cret-pw@127.0.0.1:${port}?tls=false`, {
     timeoutMs: 20_000,
@@ -74,7 +67,7 @@ Deno.test("esdbEventStore() fails with the connection error, naming the endpoint
 });
 
 Deno.test("esdbEventStore() refuses bad input before it goes to the server", async () => {
-  const store = esdbEventStore(`esdb://127.0.0.1:${closedPort()}?tls=false`);
+  const store = esdbEventStore(`esdb://127.0.0.1:${freePort()}?tls=false`);
   try {
     await assert.rejects(() => store.append("plan-1", [event], -2), RangeError);
     await assert.rejects(() => store.append("plan-1", [event], 1.5), RangeError);
@@ -101,7 +94,7 @@ Deno.test("subscribeAll() keeps reconnecting while the server is down and stops 
     },
     with: () => logger,
   };
-  const store = esdbEventStore(`esdb://127.0.0.1:${closedPort()}?tls=false`, { logger });
+  const store = esdbEventStore(`esdb://127.0.0.1:${freePort()}?tls=false`, { logger });
   const stop = new AbortController();
   const subscription = store.subscribeAll({
     subscriberId: "projections",

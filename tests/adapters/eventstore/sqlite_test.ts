@@ -6,6 +6,7 @@ import {
   sqliteEventStore,
 } from "../../../adapters/eventstore/sqlite.ts";
 import { type NewEvent, WrongExpectedRevision } from "../../../application/event_store.ts";
+import { textLines } from "../../support/process.ts";
 import { eventStoreContract } from "./event_store_contract.ts";
 
 eventStoreContract("sqliteEventStore", () => {
@@ -143,18 +144,6 @@ Deno.test("append() writes a batch whole or not at all", async () => {
   });
 });
 
-/** Splits text into lines; a last line without its newline (the writer died) is dropped. */
-const lineSplitter = () => {
-  let rest = "";
-  return new TransformStream<string, string>({
-    transform(chunk, controller) {
-      const parts = (rest + chunk).split("\n");
-      rest = parts.pop()!;
-      for (const line of parts) controller.enqueue(line);
-    },
-  });
-};
-
 /**
  * Runs `code` in another Deno process, with the store module imported as `sqliteEventStore`.
  * `ready` is the first line it prints, `nextLine()` each further one (undefined at its end);
@@ -175,8 +164,8 @@ const child = (dir: string, code: string, args: string[]) => {
     stderr: "inherit",
   }).spawn();
   const input = process.stdin.getWriter();
-  const lines = process.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(lineSplitter())
-    .getReader();
+  // A last line without its newline (the child died mid-write) is dropped.
+  const lines = textLines(process.stdout, { dropUnfinished: true }).getReader();
   const nextLine = async () => (await lines.read()).value;
   const ready = nextLine();
   const go = () => input.write(new TextEncoder().encode("go\n"));

@@ -6,6 +6,7 @@ import {
   type StripeGateway,
   TransientStripeError,
 } from "../../../application/stripe_gateway.ts";
+import { freePort } from "../../support/process.ts";
 import { skipUnlessStripeMock, startStripeMock } from "../../support/stripe_mock.ts";
 import { startStripeStandIn, type StripeStandIn } from "../../support/stripe_stand_in.ts";
 
@@ -143,10 +144,10 @@ Deno.test("stripeSdkGateway() tells transient faults from refusals", () =>
   }));
 
 Deno.test("stripeSdkGateway() reports a network failure when nothing listens", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
-  const gateway = stripeSdkGateway({ apiKey: "sk_test_123", apiBase: `http://127.0.0.1:${port}` });
+  const gateway = stripeSdkGateway({
+    apiKey: "sk_test_123",
+    apiBase: `http://127.0.0.1:${freePort()}`,
+  });
   const error = await gateway.createCustomer(customer, "k").catch((e) => e);
   assert.ok(error instanceof TransientStripeError, String(error));
   assert.equal(error.reason, "network");

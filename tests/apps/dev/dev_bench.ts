@@ -9,7 +9,8 @@
 // - burst: BENCH_BURST createPlans sent at once, timed until the last one is linked.
 // The table printed is what docs/benchmarks.md "## Dev loop" shows.
 //   [KAFKA_BROKERS=…] deno task bench tests/apps/dev/dev_bench.ts
-import { type DevRun, freePort, graphql, planUpdates, startDevTask } from "./dev_process.ts";
+import { freePort } from "../../support/process.ts";
+import { type DevRun, graphql, planUpdates, startDevTask } from "./dev_process.ts";
 
 const PLANS = Number(Deno.env.get("BENCH_PLANS") ?? 200);
 const BURST = Number(Deno.env.get("BENCH_BURST") ?? 100);

@@ -2,37 +2,9 @@
 // folder, in a process of its own, for the dev loop's end-to-end test and benchmark.
 // Everything else they do goes over HTTP and WebSocket.
 import { createClient } from "graphql-ws";
+import { collectLines, inheritedEnv, killIfRunning } from "../../support/process.ts";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
-
-const inherited = () => {
-  const env: Record<string, string> = { NO_COLOR: "1" };
-  for (const name of ["HOME", "PATH", "DENO_DIR", "XDG_CACHE_HOME"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
-  }
-  return env;
-};
-
-/** A port nothing listens on right now. */
-export const freePort = (): number => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-};
-
-const lines = async (stream: ReadableStream<Uint8Array>, into: string[], onLine?: () => void) => {
-  let rest = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    const parts = (rest + chunk).split("\n");
-    rest = parts.pop()!;
-    into.push(...parts);
-    onLine?.();
-  }
-  if (rest) into.push(rest);
-  onLine?.();
-};
 
 export type DevRun = {
   /** What it printed on stdout up to "Ctrl-C stops.". */
@@ -55,7 +27,7 @@ export const startDevTask = async (env: Record<string, string>): Promise<DevRun>
   const child = new Deno.Command(Deno.execPath(), {
     args: ["task", "dev"],
     cwd: ROOT,
-    env: { ...inherited(), ...env },
+    env: { NO_COLOR: "1", ...inheritedEnv(), ...env },
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",
@@ -65,16 +37,14 @@ export const startDevTask = async (env: Record<string, string>): Promise<DevRun>
   let ready: () => void;
   const started = new Promise<void>((resolve) => ready = resolve);
   const read = Promise.all([
-    lines(child.stdout, stdout, () => {
+    collectLines(child.stdout, stdout, () => {
       if (stdout.includes("Ctrl-C stops.")) ready();
     }).finally(() => ready()),
-    lines(child.stderr, log),
+    collectLines(child.stderr, log),
   ]);
   await started;
   const stop = async () => {
-    try {
-      child.kill("SIGINT");
-    } catch { /* it has ended already */ }
+    killIfRunning(child, "SIGINT");
     const status = await child.status;
     await read;
     return status;
@@ -104,7 +74,7 @@ export const runTask = async (task: string, args: string[], env: Record<string, 
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["task", "--quiet", task, ...args],
     cwd: ROOT,
-    env: { ...inherited(), ...env },
+    env: { NO_COLOR: "1", ...inheritedEnv(), ...env },
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",

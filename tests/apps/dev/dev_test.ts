@@ -7,12 +7,12 @@ import { checkoutSession, signedRequest, stripeEvent } from "../../support/webho
 import {
   type DevRun,
   eventually,
-  freePort,
   graphql,
   planUpdates,
   runTask,
   startDevTask,
 } from "./dev_process.ts";
+import { freePort } from "../../support/process.ts";
 
 const inTempDir = async (body: (dir: string) => Promise<void>) => {
   const dir = await Deno.makeTempDir({ prefix: "dev_test_" });

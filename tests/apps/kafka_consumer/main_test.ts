@@ -6,7 +6,8 @@ import { HEADERS, TOPICS } from "../../../application/integration_events.ts";
 import { loadConfig } from "../../../apps/config.ts";
 import { DATA_FILES } from "../../../apps/infrastructure.ts";
 import { startKafkaConsumer } from "../../../apps/kafka_consumer/main.ts";
-import { eventually, freePort, get, sample, spawnApp } from "../app_process.ts";
+import { eventually, get, sample, spawnApp } from "../app_process.ts";
+import { freePort } from "../../support/process.ts";
 
 const inTempDir = async (body: (dir: string) => Promise<void>) => {
   const dir = await Deno.makeTempDir({ prefix: "kafka_consumer_" });

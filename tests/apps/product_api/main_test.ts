@@ -8,6 +8,7 @@ import { planDecider, planStream } from "../../../domain/plan.ts";
 import { loadConfig } from "../../../apps/config.ts";
 import { type ProductApi, startProductApi } from "../../../apps/product_api/main.ts";
 import { settlesWithin } from "../../adapters/graphql/harness.ts";
+import { freePort } from "../../support/process.ts";
 
 const TOKEN = "product-api-test-token-0123456789";
 const MAIN = new URL("../../../apps/product_api/main.ts", import.meta.url).pathname;
@@ -153,9 +154,7 @@ Deno.test("a product API that cannot take its port fails at start and leaves not
 
 Deno.test("a killed product API process restarts with every committed write", () =>
   inTempDir(async (dir) => {
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (listener.addr as Deno.NetAddr).port;
-    listener.close();
+    const port = freePort();
     const spawn = () =>
       new Deno.Command(Deno.execPath(), {
         args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", MAIN],
