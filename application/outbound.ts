@@ -49,7 +49,8 @@ export class NotInStripeYet extends Error {
 type Ctx = OutboundDeps & { message: IncomingMessage; event: IntegrationEvent; logger: Logger };
 
 /** The id of the event that records this causing event's outcome on `streamId`. */
-const outcomeId = (ctx: Ctx, streamId: string, outcome: "link" | "failed") =>
+type Outcome = "link" | "failed" | "restored";
+const outcomeId = (ctx: Ctx, streamId: string, outcome: Outcome) =>
   nameBasedId("outbound", `${ctx.event.eventId}|${streamId}|${outcome}`);
 
 const handledAlready = async (ctx: Ctx, streamId: string, loaded: StreamState<unknown>) =>
@@ -60,7 +61,7 @@ const record = async <C, E extends DomainEvent, S>(
   ctx: Ctx,
   decider: Decider<C, E, S>,
   streamId: string,
-  outcome: "link" | "failed",
+  outcome: Outcome,
   command: C,
 ): Promise<void> => {
   const eventId = await outcomeId(ctx, streamId, outcome);
@@ -225,12 +226,18 @@ const changeProduct = async (ctx: Ctx, planId: string, changes: PlanChanges) => 
   // the plan FAILED), so a call that sends only part of the event's changes gets a key of
   // its own. Its values come from the event, so the field names identify its parameters.
   const whole = fields.length === Object.keys(changes).length;
-  await callStripe(
+  const updated = await callStripe(
     ctx,
     (key) => ctx.gateway.updateProduct(productId, productChanges(current), key),
     markFailed(ctx, "plan", planId),
     whole ? ctx.event.eventId : `${ctx.event.eventId}-${fields.sort().join("-")}`,
   );
+  if (updated !== null && plan.syncStatus === "FAILED") {
+    await record(ctx, planDecider, stream, "restored", {
+      type: "MarkPlanSynced",
+      data: { planId, at: ctx.clock() },
+    });
+  }
 };
 
 const planUpdated = (ctx: Ctx, event: IntegrationEventOf<"PlanUpdatedEvent">) =>

@@ -37,7 +37,8 @@ export type PlanCommand =
   | { type: "ApplyStripeProductChange"; data: At & StripeChange & PlanChanges }
   | { type: "ApplyStripeProductDeletion"; data: At & StripeChange }
   | { type: "LinkStripeProduct"; data: At & { stripeProductId: string } }
-  | { type: "MarkPlanSyncFailed"; data: At & { error: string } };
+  | { type: "MarkPlanSyncFailed"; data: At & { error: string } }
+  | { type: "MarkPlanSynced"; data: At };
 
 export type PlanEvent =
   | { type: "PlanCreated"; data: At & Omit<PlanFields, "isActive"> }
@@ -50,7 +51,8 @@ export type PlanEvent =
   | { type: "PlanChangedInStripe"; data: At & StripeChange & { changes: PlanChanges } }
   | { type: "PlanDeletedInStripe"; data: At & StripeChange }
   | { type: "StripeProductLinked"; data: At & { stripeProductId: string } }
-  | { type: "PlanSyncFailed"; data: At & { error: string } };
+  | { type: "PlanSyncFailed"; data: At & { error: string } }
+  | { type: "PlanSyncRestored"; data: At };
 
 const MAX_NAME = 250;
 
@@ -154,6 +156,13 @@ export const decide = (command: PlanCommand, state: PlanState): PlanEvent[] => {
       return isFailedWith(existing(state, command.data.planId), command.data.error)
         ? []
         : [{ type: "PlanSyncFailed", data: command.data }];
+    case "MarkPlanSynced": {
+      // Stripe took a later change: a refusal recorded earlier no longer describes the plan.
+      const plan = existing(state, command.data.planId);
+      return plan.syncStatus === "FAILED" && plan.stripeProductId !== null
+        ? [{ type: "PlanSyncRestored", data: command.data }]
+        : [];
+    }
     default:
       return unreachable(command);
   }
@@ -198,6 +207,8 @@ export const evolve = (state: PlanState, event: PlanEvent): PlanState => {
       );
     case "StripeProductLinked":
       return linked(state, { stripeProductId: event.data.stripeProductId });
+    case "PlanSyncRestored":
+      return linked(state, {});
     case "PlanSyncFailed":
       return failed(state, event.data.error);
     default:

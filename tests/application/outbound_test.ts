@@ -348,6 +348,24 @@ Deno.test(
 );
 
 Deno.test(
+  "an update Stripe takes after a refused one makes the plan SYNCED again",
+  world(async ({ store, stripe, nudges, handle }) => {
+    await handle(await nudges.createPlan("plan-1"));
+    stripe.failNext(1, { status: 400, message: "Not a valid URL", code: "url_invalid" });
+    await handle(await nudges.updatePlan("plan-1", { iconUrl: "https://x.example/a.png" }));
+    const refused = await planOf(store, "plan-1");
+    assert.equal(refused?.syncStatus, "FAILED");
+    assert.equal(refused?.syncError, "Not a valid URL");
+
+    await handle(await nudges.updatePlan("plan-1", { name: "Gold" }));
+    const plan = await planOf(store, "plan-1");
+    assert.equal(plan?.syncStatus, "SYNCED");
+    assert.equal(plan?.syncError, null);
+    assert.equal([...stripe.products.values()][0]?.name, "Gold");
+  }),
+);
+
+Deno.test(
   "PriceTierDeletedEvent archives the tier's price",
   world(async ({ stripe, nudges, handle }) => {
     await handle(await nudges.createPlan("plan-1"));

@@ -316,6 +316,28 @@ Deno.test("decide(MarkPlanSyncFailed) with a new message records it", () =>
 Deno.test("decide(MarkPlanSyncFailed) refuses a plan that does not exist", () =>
   plan.given([]).when(markFailed("boom")).thenRefused("PlanNotFound", "not_found"));
 
+// MarkPlanSynced
+
+const markSynced: PlanCommand = { type: "MarkPlanSynced", data: { planId, at: at(4) } };
+const restored: PlanEvent = { type: "PlanSyncRestored", data: { planId, at: at(4) } };
+
+Deno.test("decide(MarkPlanSynced) clears a refusal once Stripe took a later change", () =>
+  plan.given([created, linked, failed("Invalid URL: icon")]).when(markSynced).then([restored]));
+
+Deno.test("decide(MarkPlanSynced) of a plan that is not FAILED produces no events", () =>
+  plan.given([created, linked]).when(markSynced).thenNothing());
+
+Deno.test("decide(MarkPlanSynced) of a plan Stripe never created produces no events", () =>
+  plan.given([created, failed("Invalid URL: icon")]).when(markSynced).thenNothing());
+
+Deno.test("evolve() PlanSyncRestored makes the plan SYNCED without its old error", () =>
+  plan.given([created, linked, failed("Invalid URL: icon"), restored]).thenState({
+    ...createdState,
+    stripeProductId,
+    syncStatus: "SYNCED",
+    syncError: null,
+  }));
+
 // evolve
 
 const createdState = {
