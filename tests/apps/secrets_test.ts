@@ -82,7 +82,7 @@ Deno.test("the apps never write a secret, while working or failing, and stop on 
       `mutation { createPlan(input: { name: "Nope" }) { id } }`,
       `${SECRETS.PRODUCT_API_TOKEN}-wrong`,
     );
-    assert.ok(refused.errors);
+    assert.equal(refused.errors?.[0]?.extensions?.code, "UNAUTHENTICATED");
 
     const webhook = (request: Request) =>
       fetch(request).then(async (response) => {
