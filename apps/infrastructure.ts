@@ -186,6 +186,14 @@ export const runApp = async (
   load: (env: Record<string, string>) => Config,
   start: (config: Config, logger: Logger) => Promise<RunningApp>,
 ): Promise<void> => {
+  if (Deno.args.some((arg) => arg === "--help" || arg === "-h")) {
+    console.log(
+      `Usage: deno task ${app}${app === "dev" ? "" : " [--dev]"}\n\n` +
+        "Configured by environment variables (README.md, Configuration). Outside --dev a\n" +
+        "missing secret stops the app at start; --dev makes up the ones it needs.",
+    );
+    Deno.exit(0);
+  }
   let config: Config;
   try {
     config = load(Deno.env.toObject());
