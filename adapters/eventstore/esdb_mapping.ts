@@ -71,8 +71,8 @@ export const clientConnectionString = (raw: string): string => {
   const scheme = text.match(SCHEME);
   if (!scheme) {
     throw new EventStoreConnectionStringError(
-      "EVENTSTORE_CONNECTION_STRING must start with esdb://, esdb+discover://, kurrentdb:// " +
-        "or kurrentdb+discover://",
+      "EVENTSTORE_CONNECTION_STRING must start with esdb://, kurrentdb:// or kurrent:// " +
+        "(each also as …+discover://)",
     );
   }
   const rest = text.slice(scheme[0].length);
