@@ -7,6 +7,7 @@ import {
   type EventMetadata,
   type EventStore,
   type ExpectedRevision,
+  type RecordedEvent,
   WrongExpectedRevision,
 } from "./event_store.ts";
 
@@ -48,6 +49,8 @@ export type StreamState<S> = {
   revision: number;
   /** Ids of the events recorded, to tell whether a cause with derived ids was applied. */
   eventIds: ReadonlySet<string>;
+  /** The events as stored, for callers that look at what came after a given one. */
+  recorded: readonly RecordedEvent[];
 };
 
 export const readState = async <C, E extends DomainEvent, S>(
@@ -60,6 +63,7 @@ export const readState = async <C, E extends DomainEvent, S>(
     state: fold(decider, recorded.map((e) => ({ type: e.type, data: e.data }) as E)),
     revision: recorded.length - 1,
     eventIds: new Set(recorded.map((e) => e.metadata.eventId)),
+    recorded,
   };
 };
 

@@ -214,7 +214,7 @@ const changeProduct = async (ctx: Ctx, planId: string, changes: PlanChanges) => 
     ctx.logger.warn("plan has no Stripe product to change", { planId, eventId: ctx.event.eventId });
     return;
   }
-  const later = setAgainLater(await ctx.store.readStream(stream), ctx, planId);
+  const later = setAgainLater(loaded.recorded, ctx, planId);
   const fields = (Object.keys(changes) as PlanField[]).filter((field) => !later.has(field));
   if (fields.length === 0) {
     // Recording nothing keeps this idempotent: a redelivery finds the same later events.

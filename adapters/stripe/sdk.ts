@@ -20,9 +20,6 @@ export type StripeSdkOptions = {
   timeoutMs?: number;
 };
 
-/** For verifying webhook signatures with the async calls (constructEventAsync). */
-export const stripeCryptoProvider: Stripe.CryptoProvider = Stripe.createSubtleCryptoProvider();
-
 export const stripeClient = ({ apiKey, apiBase, timeoutMs = 30_000 }: StripeSdkOptions): Stripe => {
   const base = apiBase ? new URL(apiBase) : null;
   const protocol = base?.protocol === "http:" ? "http" : "https";

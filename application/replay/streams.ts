@@ -26,8 +26,6 @@ const DECIDERS: Record<AggregateKind, AnyDecider> = {
   paymentConfirmation: paymentConfirmationDecider as AnyDecider,
 };
 
-export const AGGREGATE_KINDS = Object.keys(DECIDERS) as AggregateKind[];
-
 /**
  * The aggregate a stream belongs to, with its id; null for streams that no decider folds
  * (stripeEvent-…, stripeProductOwner-…). Prefixes are exact: "planSubscription-x" is no plan.
@@ -40,8 +38,6 @@ export const aggregateOf = (streamId: string): { kind: AggregateKind; id: string
     ? { kind: kind as AggregateKind, id: streamId.slice(dash + 1) }
     : null;
 };
-
-export const deciderOf = (kind: AggregateKind): AnyDecider => DECIDERS[kind];
 
 /** The state after `event`, for a stream of `kind`. */
 export const evolveRecorded = (kind: AggregateKind, state: unknown, event: RecordedEvent) =>

@@ -6,7 +6,6 @@
 import type { Bus } from "../../../application/bus.ts";
 import { kafkaBus } from "../../../adapters/bus/kafka.ts";
 import { sqliteBus } from "../../../adapters/bus/sqlite.ts";
-import { stopOnSignals } from "../../../adapters/bus/shutdown.ts";
 
 export type Backend = { kind: "sqlite"; path: string } | { kind: "kafka"; brokers: string };
 
@@ -28,9 +27,17 @@ const consumer = await bus.consume({
     say({ event: "handled", value, offset });
   },
 });
-stopOnSignals(async () => {
+// As the apps do (apps/infrastructure.ts runApp): the first SIGTERM or SIGINT stops the
+// consumer, which finishes and commits the message in hand; the process then ends.
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
   await consumer.stop();
   await bus.close();
   say({ event: "stopped" });
-});
+  Deno.exit(0);
+};
+Deno.addSignalListener("SIGTERM", stop);
+Deno.addSignalListener("SIGINT", stop);
 say({ event: "consuming" });
