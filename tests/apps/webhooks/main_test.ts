@@ -102,7 +102,19 @@ Deno.test("the webhooks app in dev mode makes up its secrets and prints them", a
   try {
     assert.ok(app.listening, app.output.join("\n"));
     const code = app.output.join("\n").match(/WEBHOOKS_API_KEY=(\S+)/)?.[1];
-    assert.ok(code, "the made-up code is printed");
+    const secret = app.output.join("\n").match(/STRIPE_WEBHOOKS_SECRET=(\S+)/)?.[1];
+    assert.ok(code && secret, "the made-up code and signing secret are printed");
+    const event = stripeEvent("product.created", product({ id: "prod_DEVMODE" }));
+    const accepted = await fetch(
+      await signedRequest(event, {
+        code,
+        secrets: [secret],
+        base: `http://127.0.0.1:${app.port}`,
+        timestamp: Math.floor(Date.now() / 1000),
+      }),
+    );
+    assert.equal(accepted.status, 200, "what it printed is what it accepts");
+    await accepted.body?.cancel();
     const wrong = await fetch(`http://127.0.0.1:${app.port}/api/StripeWebhookHandler?code=x`, {
       method: "POST",
       body: "{}",
