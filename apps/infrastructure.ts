@@ -13,13 +13,13 @@ import {
 } from "../adapters/stripe/resilience.ts";
 import { stripeSdkGateway } from "../adapters/stripe/sdk.ts";
 import { startStripeSimulator } from "../adapters/stripe/simulator.ts";
-import type { Bus } from "../application/bus.ts";
-import { systemClock } from "../application/clock.ts";
-import type { EventStore } from "../application/event_store.ts";
-import { HEADERS } from "../application/integration_events.ts";
-import type { Logger } from "../application/logger.ts";
-import type { Metrics } from "../application/metrics.ts";
-import { sleep } from "../application/sleep.ts";
+import type { Bus } from "../application/ports/bus.ts";
+import { systemClock } from "../application/ports/clock.ts";
+import type { EventStore } from "../application/ports/event_store.ts";
+import { HEADERS } from "../application/shared/integration_events.ts";
+import type { Logger } from "../application/ports/logger.ts";
+import type { Metrics } from "../application/ports/metrics.ts";
+import { sleep } from "../application/shared/sleep.ts";
 import { type Config, ConfigError, secretsOf } from "./config.ts";
 
 /** Files under DATA_DIR. */

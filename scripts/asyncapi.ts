@@ -3,9 +3,9 @@
 // (tests/scripts/asyncapi_test.ts fails when it is stale).
 //   deno run --allow-write=docs scripts/asyncapi.ts     rewrites docs/asyncapi.yaml
 import { z } from "zod";
-import { DEAD_LETTER_HEADERS, deadLetterTopic } from "../application/bus.ts";
-import * as events from "../application/integration_events.ts";
-import { HEADERS, TOPICS } from "../application/integration_events.ts";
+import { DEAD_LETTER_HEADERS, deadLetterTopic } from "../application/ports/bus.ts";
+import * as events from "../application/shared/integration_events.ts";
+import { HEADERS, TOPICS } from "../application/shared/integration_events.ts";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 

@@ -160,7 +160,7 @@ const [domain, application, adapters] = RULES as [Rule, Rule, Rule];
 Deno.test("the import check catches every form of import that breaks a rule", () => {
   const source = `
     import { z } from "zod";
-    import type { EventStore } from "../application/event_store.ts";
+    import type { EventStore } from "../application/ports/event_store.ts";
     import {
       a,
       b,
@@ -176,7 +176,7 @@ Deno.test("the import check catches every form of import that breaks a rule", ()
   const found = breaches(domain, "domain/plan.ts", source).map((b) => b.split(": ")[1]);
   assert.deepEqual(found, [
     "zod",
-    "../application/event_store.ts",
+    "../application/ports/event_store.ts",
     "npm:left-pad@1",
     "node:fs",
     "../adapters/eventstore/memory.ts",

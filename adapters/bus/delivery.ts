@@ -5,8 +5,8 @@ import {
   type ConsumeOptions,
   type IncomingMessage,
   PermanentFailure,
-} from "../../application/bus.ts";
-import { type Metrics, noMetrics } from "../../application/metrics.ts";
+} from "../../application/ports/bus.ts";
+import { type Metrics, noMetrics } from "../../application/ports/metrics.ts";
 import { type DeadLetter, isTopicName } from "./messages.ts";
 
 export type Outcome =

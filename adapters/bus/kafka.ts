@@ -12,10 +12,15 @@ import {
   Partitioners,
   type Producer,
 } from "kafkajs";
-import type { Bus, ConsumeOptions, Consumer, OutgoingMessage } from "../../application/bus.ts";
-import { HEADERS } from "../../application/integration_events.ts";
-import { type Logger, silentLogger } from "../../application/logger.ts";
-import type { Metrics } from "../../application/metrics.ts";
+import type {
+  Bus,
+  ConsumeOptions,
+  Consumer,
+  OutgoingMessage,
+} from "../../application/ports/bus.ts";
+import { HEADERS } from "../../application/shared/integration_events.ts";
+import { type Logger, silentLogger } from "../../application/ports/logger.ts";
+import type { Metrics } from "../../application/ports/metrics.ts";
 import { checkOutgoing, deadLetterMessage } from "./messages.ts";
 import { deliver, deliveryPolicy, gate, outcomeCounter } from "./delivery.ts";
 

@@ -5,7 +5,7 @@ import {
   deadLetterTopic,
   type IncomingMessage,
   type OutgoingMessage,
-} from "../../application/bus.ts";
+} from "../../application/ports/bus.ts";
 
 // Kafka's rule for topic names; the in-process bus keeps to it so a topic works on both.
 const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;

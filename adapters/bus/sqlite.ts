@@ -13,10 +13,10 @@ import type {
   Consumer,
   IncomingMessage,
   OutgoingMessage,
-} from "../../application/bus.ts";
-import { HEADERS } from "../../application/integration_events.ts";
-import { type Logger, silentLogger } from "../../application/logger.ts";
-import type { Metrics } from "../../application/metrics.ts";
+} from "../../application/ports/bus.ts";
+import { HEADERS } from "../../application/shared/integration_events.ts";
+import { type Logger, silentLogger } from "../../application/ports/logger.ts";
+import type { Metrics } from "../../application/ports/metrics.ts";
 import { checkOutgoing, deadLetterMessage } from "./messages.ts";
 import { deliver, deliveryPolicy, gate, outcomeCounter } from "./delivery.ts";
 

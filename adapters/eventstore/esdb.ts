@@ -33,8 +33,8 @@ import {
   type ExpectedRevision,
   type NewEvent,
   type RecordedEvent,
-} from "../../application/event_store.ts";
-import { type Logger, silentLogger } from "../../application/logger.ts";
+} from "../../application/ports/event_store.ts";
+import { type Logger, silentLogger } from "../../application/ports/logger.ts";
 import {
   clientConnectionString,
   endpointsOf,

@@ -28,7 +28,7 @@ import {
   type NewEvent,
   type RecordedEvent,
   WrongExpectedRevision,
-} from "../../application/event_store.ts";
+} from "../../application/ports/event_store.ts";
 
 /** A bad EVENTSTORE_CONNECTION_STRING; the message never repeats the credentials. */
 export class EventStoreConnectionStringError extends Error {

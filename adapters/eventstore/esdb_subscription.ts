@@ -10,9 +10,9 @@
 // pings (see clientConnectionString) keep the session from idling, and a process that dies
 // anyway resumes from its checkpoint when restarted. docs/eventstoredb.md has the details.
 import type { ResolvedEvent } from "@eventstore/db-client";
-import type { SubscribeOptions, Subscription } from "../../application/event_store.ts";
-import type { Logger } from "../../application/logger.ts";
-import { sleep } from "../../application/sleep.ts";
+import type { SubscribeOptions, Subscription } from "../../application/ports/event_store.ts";
+import type { Logger } from "../../application/ports/logger.ts";
+import { sleep } from "../../application/shared/sleep.ts";
 import { backoffMs, isSystemEvent, toRecordedEvent } from "./esdb_mapping.ts";
 
 /** What the loop needs of the client's AllStreamSubscription (a Node Readable). */

@@ -6,9 +6,9 @@ import {
   type NewEvent,
   type RecordedEvent,
   WrongExpectedRevision,
-} from "../../application/event_store.ts";
-import type { Clock } from "../../application/clock.ts";
-import { systemClock } from "../../application/clock.ts";
+} from "../../application/ports/event_store.ts";
+import type { Clock } from "../../application/ports/clock.ts";
+import { systemClock } from "../../application/ports/clock.ts";
 import { pollingSubscription } from "./polling_subscription.ts";
 
 export const checkRevision = (

@@ -1,7 +1,11 @@
 // subscribeAll for stores that can only be read: page through readAll from the stored
 // checkpoint, and when caught up wait for a local append (or a poll tick, for writers in
 // other processes) before reading again.
-import type { EventStore, SubscribeOptions, Subscription } from "../../application/event_store.ts";
+import type {
+  EventStore,
+  SubscribeOptions,
+  Subscription,
+} from "../../application/ports/event_store.ts";
 
 const PAGE = 1000;
 

@@ -15,8 +15,8 @@ import {
   type ExpectedRevision,
   type RecordedEvent,
   type Subscription,
-} from "../../application/event_store.ts";
-import { type Clock, systemClock } from "../../application/clock.ts";
+} from "../../application/ports/event_store.ts";
+import { type Clock, systemClock } from "../../application/ports/clock.ts";
 import { checkRevision } from "./memory.ts";
 import { pollingSubscription } from "./polling_subscription.ts";
 import { groupCommit } from "./sqlite_group_commit.ts";

@@ -4,8 +4,8 @@
 import { GraphQLError } from "graphql";
 import type { z } from "zod";
 import { DomainError, type DomainErrorKind } from "../../domain/decider.ts";
-import { ConcurrencyConflict } from "../../application/command_handler.ts";
-import type { Logger } from "../../application/logger.ts";
+import { ConcurrencyConflict } from "../../application/shared/command_handler.ts";
+import type { Logger } from "../../application/ports/logger.ts";
 
 export type ErrorCode =
   | "BAD_USER_INPUT"

@@ -4,10 +4,10 @@
 // The catalog (plans, tiers, onPlanUpdated) is public; clients, their subscriptions and
 // payments, and the raw event history (Stripe payloads, emails) need the token.
 import type { z } from "zod";
-import type { Clock, NewId } from "../../application/clock.ts";
-import type { EventStore, RecordedEvent } from "../../application/event_store.ts";
-import type { Logger } from "../../application/logger.ts";
-import * as commands from "../../application/product_commands.ts";
+import type { Clock, NewId } from "../../application/ports/clock.ts";
+import type { EventStore, RecordedEvent } from "../../application/ports/event_store.ts";
+import type { Logger } from "../../application/ports/logger.ts";
+import * as commands from "../../application/commands/product_commands.ts";
 import type { PlanWithTiers } from "../../application/projections/fold.ts";
 import type { Projector } from "../../application/projections/projector.ts";
 import type {

@@ -5,8 +5,8 @@
 import { GraphQLError, parse, specifiedRules, validate } from "graphql";
 import { createHandler } from "graphql-http/lib/use/fetch";
 import { makeServer } from "graphql-ws";
-import type { Metrics } from "../../application/metrics.ts";
-import { noMetrics } from "../../application/metrics.ts";
+import type { Metrics } from "../../application/ports/metrics.ts";
+import { noMetrics } from "../../application/ports/metrics.ts";
 import { readAtMost } from "../http/body.ts";
 import { bearerChecker, WRONG_TOKEN_MESSAGE } from "./auth.ts";
 import { apiError, publicError } from "./errors.ts";

@@ -3,14 +3,14 @@
 // happens before anything is written, so a refused request changes nothing.
 import { createHash, createHmac } from "node:crypto";
 import Stripe from "stripe";
-import type { Clock } from "../../application/clock.ts";
-import type { EventStore } from "../../application/event_store.ts";
+import type { Clock } from "../../application/ports/clock.ts";
+import type { EventStore } from "../../application/ports/event_store.ts";
 import {
   InvalidStripeEvent,
   recordStripeWebhook,
-} from "../../application/stripe_webhook_record.ts";
-import type { Logger } from "../../application/logger.ts";
-import { type Metrics, noMetrics } from "../../application/metrics.ts";
+} from "../../application/inbound/webhook_record.ts";
+import type { Logger } from "../../application/ports/logger.ts";
+import { type Metrics, noMetrics } from "../../application/ports/metrics.ts";
 import { readAtMost } from "./body.ts";
 
 export const WEBHOOK_PATH = "/api/StripeWebhookHandler";

@@ -1,6 +1,6 @@
 // JSON lines on stderr. Secrets never reach a log: values of secret-looking keys and
 // any text that contains a known secret are masked before a line is written.
-import type { LogFields, Logger } from "../../application/logger.ts";
+import type { LogFields, Logger } from "../../application/ports/logger.ts";
 
 type Level = "debug" | "info" | "warn" | "error";
 const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };

@@ -2,7 +2,7 @@
 // logged anywhere while it is handled carries its correlation id, though the code that
 // logs was handed its logger long before the message arrived.
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { LogFields, Logger } from "../../application/logger.ts";
+import type { LogFields, Logger } from "../../application/ports/logger.ts";
 
 const context = new AsyncLocalStorage<LogFields>();
 

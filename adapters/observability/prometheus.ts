@@ -1,5 +1,11 @@
 // A Metrics registry that renders the Prometheus text format (version 0.0.4) for /metrics.
-import type { Counter, Gauge, Histogram, Labels, Metrics } from "../../application/metrics.ts";
+import type {
+  Counter,
+  Gauge,
+  Histogram,
+  Labels,
+  Metrics,
+} from "../../application/ports/metrics.ts";
 
 const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 

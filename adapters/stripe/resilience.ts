@@ -13,14 +13,14 @@ import {
   type IRetryBackoffContext,
   retry,
 } from "cockatiel";
-import type { Metrics } from "../../application/metrics.ts";
+import type { Metrics } from "../../application/ports/metrics.ts";
 import {
   type CircuitState as State,
   type StripeCircuit,
   type StripeGateway,
   StripeUnavailableError,
   TransientStripeError,
-} from "../../application/stripe_gateway.ts";
+} from "../../application/ports/stripe_gateway.ts";
 
 export type ResilienceOptions = {
   /** Calls in all, the first included (default 3). */

@@ -10,7 +10,7 @@ import {
   type ProductChanges,
   type StripeGateway,
   TransientStripeError,
-} from "../../application/stripe_gateway.ts";
+} from "../../application/ports/stripe_gateway.ts";
 
 export type StripeSdkOptions = {
   apiKey: string;

@@ -3,8 +3,8 @@
 // Stripe's object shapes, errors, idempotency keys and signed webhooks back. Every event
 // carries `request: { id, idempotency_key }` of the call that caused it, as Stripe's do:
 // that is how Nudges tells its own echoes apart.
-import type { Logger } from "../../application/logger.ts";
-import { silentLogger } from "../../application/logger.ts";
+import type { Logger } from "../../application/ports/logger.ts";
+import { silentLogger } from "../../application/ports/logger.ts";
 import { ApiError, nowSeconds, randomId, type StripeObject } from "./simulator_objects.ts";
 import { type CompleteCheckoutInput, parseForm } from "./simulator_params.ts";
 import { completeCheckout, type Ctx, findRoute, type Handler } from "./simulator_routes.ts";

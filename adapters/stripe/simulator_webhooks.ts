@@ -2,7 +2,7 @@
 // "t.body"), in the background, at least once, retried with backoff until the endpoint
 // answers 2xx. Pending deliveries are rows of the simulator store, so they outlive a
 // restart.
-import type { Logger } from "../../application/logger.ts";
+import type { Logger } from "../../application/ports/logger.ts";
 import type { SimulatorStore } from "./simulator_store.ts";
 
 export type WebhookTarget = { url: string; secret: string };

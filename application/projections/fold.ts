@@ -8,7 +8,7 @@ import { evolve as evolvePaymentConfirmation } from "../../domain/payment_confir
 import { evolve as evolvePlan } from "../../domain/plan.ts";
 import { evolve as evolvePlanSubscription } from "../../domain/plan_subscription.ts";
 import { evolve as evolvePriceTier } from "../../domain/price_tier.ts";
-import type { RecordedEvent } from "../event_store.ts";
+import type { RecordedEvent } from "../ports/event_store.ts";
 import {
   type Change,
   type Collection,

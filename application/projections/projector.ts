@@ -4,9 +4,9 @@
 // is projected again on restart, and an event at or below the checkpoint is never applied
 // twice. After each commit it tells listeners which plans changed (onPlanUpdated) and
 // wakes mutations waiting to read their own writes.
-import type { EventStore, RecordedEvent } from "../event_store.ts";
-import { type Logger, silentLogger } from "../logger.ts";
-import { type Metrics, noMetrics } from "../metrics.ts";
+import type { EventStore, RecordedEvent } from "../ports/event_store.ts";
+import { type Logger, silentLogger } from "../ports/logger.ts";
+import { type Metrics, noMetrics } from "../ports/metrics.ts";
 import { type PlanWithTiers, planWithTiers, project, touchedPlanIds } from "./fold.ts";
 import { type Checkpoint, overlay, type ReadModelStore, type ReadView } from "./read_model.ts";
 

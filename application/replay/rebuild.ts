@@ -1,7 +1,7 @@
 // The rebuild: every event of the store, in global order, folded by the same projections
 // the product API keeps (application/projections), into documents held in memory. It
 // reads the store and writes nothing.
-import type { EventStore } from "../event_store.ts";
+import type { EventStore } from "../ports/event_store.ts";
 import { project } from "../projections/fold.ts";
 import {
   type Change,

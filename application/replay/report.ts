@@ -1,5 +1,5 @@
 // What replay prints: text for people, JSON (--json) for tools. Pure: strings out.
-import type { Cause, RecordedEvent } from "../event_store.ts";
+import type { Cause, RecordedEvent } from "../ports/event_store.ts";
 import type { Rebuilt } from "./rebuild.ts";
 import type { StreamHistory } from "./streams.ts";
 import { DOCUMENT, type Verified } from "./verify.ts";

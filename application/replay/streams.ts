@@ -5,7 +5,7 @@ import { paymentConfirmationDecider } from "../../domain/payment_confirmation.ts
 import { planDecider } from "../../domain/plan.ts";
 import { planSubscriptionDecider } from "../../domain/plan_subscription.ts";
 import { priceTierDecider } from "../../domain/price_tier.ts";
-import type { RecordedEvent } from "../event_store.ts";
+import type { RecordedEvent } from "../ports/event_store.ts";
 
 export type AggregateKind =
   | "plan"

@@ -1,7 +1,7 @@
 // --verify: every difference between the stored projections and a fresh rebuild of the
 // same events: those up to the stored checkpoint, so a read model that merely lags behind
 // the store shows no drift.
-import type { EventStore } from "../event_store.ts";
+import type { EventStore } from "../ports/event_store.ts";
 import {
   type Checkpoint,
   type Collection,

@@ -5,7 +5,7 @@
 // simulator, posting signed webhooks back to the endpoint, unless STRIPE_API_KEY is set.
 //   deno task dev
 import { prometheusRegistry } from "../../adapters/observability/prometheus.ts";
-import type { Logger } from "../../application/logger.ts";
+import type { Logger } from "../../application/ports/logger.ts";
 import type { Config } from "../config.ts";
 import { closeAll, openBus, openEventStore, runApp, stripeTarget } from "../infrastructure.ts";
 import { startKafkaConsumer } from "../kafka_consumer/main.ts";

@@ -12,14 +12,14 @@ import {
   type PrometheusRegistry,
   prometheusRegistry,
 } from "../../adapters/observability/prometheus.ts";
-import type { Bus } from "../../application/bus.ts";
-import { systemClock } from "../../application/clock.ts";
-import type { EventStore } from "../../application/event_store.ts";
-import { startInbound } from "../../application/inbound.ts";
-import { runWithLease } from "../../application/lease.ts";
-import type { Logger } from "../../application/logger.ts";
-import { startOutbound } from "../../application/outbound_consumer.ts";
-import { OUTBOX_SUBSCRIBER, startOutbox } from "../../application/outbox.ts";
+import type { Bus } from "../../application/ports/bus.ts";
+import { systemClock } from "../../application/ports/clock.ts";
+import type { EventStore } from "../../application/ports/event_store.ts";
+import { startInbound } from "../../application/inbound/consumer.ts";
+import { runWithLease } from "../../application/lease/lease.ts";
+import type { Logger } from "../../application/ports/logger.ts";
+import { startOutbound } from "../../application/outbound/consumer.ts";
+import { OUTBOX_SUBSCRIBER, startOutbox } from "../../application/outbox/outbox.ts";
 import { type Config, ConfigError, loadConfig } from "../config.ts";
 import {
   appLogger,

@@ -2,9 +2,9 @@
 // this process's own read model and its projector, and the GraphQL server.
 //   deno task product_api [--dev]
 import { join } from "node:path";
-import { randomId, systemClock } from "../../application/clock.ts";
-import type { EventStore } from "../../application/event_store.ts";
-import type { Logger } from "../../application/logger.ts";
+import { randomId, systemClock } from "../../application/ports/clock.ts";
+import type { EventStore } from "../../application/ports/event_store.ts";
+import type { Logger } from "../../application/ports/logger.ts";
 import { type Projector, startProjector } from "../../application/projections/projector.ts";
 import type { ReadModelStore } from "../../application/projections/read_model.ts";
 import { GRAPHQL_PATH, graphqlServer, type Limits } from "../../adapters/graphql/server.ts";

@@ -3,7 +3,7 @@
 // are read from the environment, and no secret is ever printed.
 import { basename } from "node:path";
 import { ReadModelFileError } from "../../adapters/readmodel/sqlite.ts";
-import type { EventStore } from "../../application/event_store.ts";
+import type { EventStore } from "../../application/ports/event_store.ts";
 import {
   parseReplayOptions,
   type ReplayOptions,

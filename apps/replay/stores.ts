@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { sqliteEventStore } from "../../adapters/eventstore/sqlite.ts";
 import { sqliteReadModel } from "../../adapters/readmodel/sqlite.ts";
-import type { EventStore } from "../../application/event_store.ts";
+import type { EventStore } from "../../application/ports/event_store.ts";
 import type { ReadModelStore } from "../../application/projections/read_model.ts";
 import type { Config } from "../config.ts";
 

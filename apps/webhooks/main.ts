@@ -8,9 +8,9 @@ import {
   type PrometheusRegistry,
   prometheusRegistry,
 } from "../../adapters/observability/prometheus.ts";
-import { systemClock } from "../../application/clock.ts";
-import type { EventStore } from "../../application/event_store.ts";
-import type { Logger } from "../../application/logger.ts";
+import { systemClock } from "../../application/ports/clock.ts";
+import type { EventStore } from "../../application/ports/event_store.ts";
+import type { Logger } from "../../application/ports/logger.ts";
 import { type Config, loadConfig } from "../config.ts";
 import { appLogger, closeAll, openEventStore, runApp, storeCheck } from "../infrastructure.ts";
 

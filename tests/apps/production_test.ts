@@ -4,9 +4,9 @@
 // signed webhooks to the webhooks app. Driven over HTTP only, like a user would.
 import assert from "node:assert/strict";
 import { Kafka, logLevel } from "kafkajs";
-import { INBOUND_GROUP } from "../../application/inbound.ts";
-import { TOPICS } from "../../application/integration_events.ts";
-import { OUTBOUND_TOPICS } from "../../application/outbound_consumer.ts";
+import { INBOUND_GROUP } from "../../application/inbound/consumer.ts";
+import { TOPICS } from "../../application/shared/integration_events.ts";
+import { OUTBOUND_TOPICS } from "../../application/outbound/consumer.ts";
 import { type AppProcess, eventually, get, sample, spawnApp } from "./app_process.ts";
 import { freePort } from "../support/process.ts";
 

@@ -1,6 +1,6 @@
 // docs/asyncapi.yaml is generated from the zod schemas; these keep it true to them.
 import assert from "node:assert/strict";
-import { IntegrationEvent } from "../../application/integration_events.ts";
+import { IntegrationEvent } from "../../application/shared/integration_events.ts";
 import { ASYNCAPI_PATH, asyncApiDocument, asyncApiYaml } from "../../scripts/asyncapi.ts";
 
 Deno.test("docs/asyncapi.yaml is what scripts/asyncapi.ts makes of the current schemas", async () => {

@@ -3,14 +3,14 @@
 import assert from "node:assert/strict";
 import { memoryEventStore } from "../../adapters/eventstore/memory.ts";
 import { webhookHandler } from "../../adapters/http/webhooks.ts";
-import type { IncomingMessage } from "../../application/bus.ts";
-import { type Clock, sequentialIds } from "../../application/clock.ts";
-import { type DomainEvent, readState } from "../../application/command_handler.ts";
-import type { EventStore } from "../../application/event_store.ts";
-import { inboundHandler } from "../../application/inbound.ts";
-import { silentLogger } from "../../application/logger.ts";
-import { outboxMessage } from "../../application/outbox.ts";
-import { stripeEventStream } from "../../application/stripe_webhook_record.ts";
+import type { IncomingMessage } from "../../application/ports/bus.ts";
+import { type Clock, sequentialIds } from "../../application/ports/clock.ts";
+import { type DomainEvent, readState } from "../../application/shared/command_handler.ts";
+import type { EventStore } from "../../application/ports/event_store.ts";
+import { inboundHandler } from "../../application/inbound/consumer.ts";
+import { silentLogger } from "../../application/ports/logger.ts";
+import { outboxMessage } from "../../application/outbox/outbox.ts";
+import { stripeEventStream } from "../../application/inbound/webhook_record.ts";
 import type { Decider } from "../../domain/decider.ts";
 import { API_KEY, NOW, SECRET, signedRequest } from "./webhook_fixtures.ts";
 

@@ -5,9 +5,9 @@
 import { sqliteBus } from "../../adapters/bus/sqlite.ts";
 import { sqliteEventStore } from "../../adapters/eventstore/sqlite.ts";
 import { stripeSdkGateway } from "../../adapters/stripe/sdk.ts";
-import { startOutbound } from "../../application/outbound_consumer.ts";
-import type { EventStore } from "../../application/event_store.ts";
-import type { StripeGateway } from "../../application/stripe_gateway.ts";
+import { startOutbound } from "../../application/outbound/consumer.ts";
+import type { EventStore } from "../../application/ports/event_store.ts";
+import type { StripeGateway } from "../../application/ports/stripe_gateway.ts";
 
 export const CRASH_EXIT_CODE = 70;
 

@@ -3,11 +3,15 @@
 import { clientDecider, clientStream } from "../../domain/client.ts";
 import { type PlanChanges, planDecider, planStream } from "../../domain/plan.ts";
 import { priceTierDecider, priceTierStream, type PriceTierTerms } from "../../domain/price_tier.ts";
-import type { IncomingMessage } from "../../application/bus.ts";
-import { type Clock, type NewId, sequentialIds } from "../../application/clock.ts";
-import { handleCommand } from "../../application/command_handler.ts";
-import type { EventStore } from "../../application/event_store.ts";
-import { HEADERS, type IntegrationEvent, TOPICS } from "../../application/integration_events.ts";
+import type { IncomingMessage } from "../../application/ports/bus.ts";
+import { type Clock, type NewId, sequentialIds } from "../../application/ports/clock.ts";
+import { handleCommand } from "../../application/shared/command_handler.ts";
+import type { EventStore } from "../../application/ports/event_store.ts";
+import {
+  HEADERS,
+  type IntegrationEvent,
+  TOPICS,
+} from "../../application/shared/integration_events.ts";
 
 export const NOW = "2026-03-01T12:00:00.000Z";
 

@@ -4,7 +4,7 @@
 //   deno run -A tests/support/webhooks_outbox_process.ts <sqlite file> <brokers>
 import { kafkaBus } from "../../adapters/bus/kafka.ts";
 import { sqliteEventStore } from "../../adapters/eventstore/sqlite.ts";
-import { startOutbox } from "../../application/outbox.ts";
+import { startOutbox } from "../../application/outbox/outbox.ts";
 
 const [path, brokers] = Deno.args;
 if (!path || !brokers) throw new Error("usage: webhooks_outbox_process.ts <sqlite file> <brokers>");

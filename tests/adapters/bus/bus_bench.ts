@@ -8,8 +8,8 @@
 // Messages are the size of a real PlanCreatedEvent. The table printed is what
 // docs/benchmarks.md "## Bus" shows.
 //   deno task bench tests/adapters/bus/bus_bench.ts
-import type { Bus } from "../../../application/bus.ts";
-import { HEADERS, TOPICS } from "../../../application/integration_events.ts";
+import type { Bus } from "../../../application/ports/bus.ts";
+import { HEADERS, TOPICS } from "../../../application/shared/integration_events.ts";
 import { kafkaBus } from "../../../adapters/bus/kafka.ts";
 import { sqliteBus } from "../../../adapters/bus/sqlite.ts";
 import { eventually } from "./bus_helpers.ts";

@@ -8,8 +8,8 @@ import {
   deadLetterTopic,
   type IncomingMessage,
   PermanentFailure,
-} from "../../../application/bus.ts";
-import { parseMessage, PlanDeletedEvent } from "../../../application/integration_events.ts";
+} from "../../../application/ports/bus.ts";
+import { parseMessage, PlanDeletedEvent } from "../../../application/shared/integration_events.ts";
 import type { Backend } from "./consumer_process.ts";
 import { collect, deferred, eventually, spawnConsumer } from "./bus_helpers.ts";
 

@@ -1,6 +1,11 @@
 // Small tools for the bus tests: wait for a condition, collect what a consumer handled,
 // and drive a consumer in a process of its own.
-import type { Bus, ConsumeOptions, Consumer, IncomingMessage } from "../../../application/bus.ts";
+import type {
+  Bus,
+  ConsumeOptions,
+  Consumer,
+  IncomingMessage,
+} from "../../../application/ports/bus.ts";
 import { textLines } from "../../support/process.ts";
 import type { Backend } from "./consumer_process.ts";
 

@@ -3,7 +3,7 @@
 //   consumer_process.ts '<backend json>' <group> <topic> hang|slow <value>
 // hang: the handler of <value> never returns (the test kills the process);
 // slow: the handler of <value> takes 500 ms (the test sends SIGTERM meanwhile).
-import type { Bus } from "../../../application/bus.ts";
+import type { Bus } from "../../../application/ports/bus.ts";
 import { kafkaBus } from "../../../adapters/bus/kafka.ts";
 import { sqliteBus } from "../../../adapters/bus/sqlite.ts";
 

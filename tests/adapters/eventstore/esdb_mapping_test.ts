@@ -21,7 +21,10 @@ import {
   toRecordedEvent,
   toWrongExpectedRevision,
 } from "../../../adapters/eventstore/esdb_mapping.ts";
-import { type EventMetadata, WrongExpectedRevision } from "../../../application/event_store.ts";
+import {
+  type EventMetadata,
+  WrongExpectedRevision,
+} from "../../../application/ports/event_store.ts";
 
 const metadata: EventMetadata = {
   eventId: "3f1c1a52-8b8e-4c55-9d55-7a3b8d3b6e01",

@@ -4,8 +4,8 @@
 import assert from "node:assert/strict";
 import { esdbEventStore, EventStoreUnavailable } from "../../../adapters/eventstore/esdb.ts";
 import { EventStoreConnectionStringError } from "../../../adapters/eventstore/esdb_mapping.ts";
-import type { NewEvent } from "../../../application/event_store.ts";
-import { type Logger, silentLogger } from "../../../application/logger.ts";
+import type { NewEvent } from "../../../application/ports/event_store.ts";
+import { type Logger, silentLogger } from "../../../application/ports/logger.ts";
 import { freePort } from "../../support/process.ts";
 
 const event: NewEvent = {

@@ -9,8 +9,8 @@ import {
   followAll,
   type Session,
 } from "../../../adapters/eventstore/esdb_subscription.ts";
-import type { RecordedEvent } from "../../../application/event_store.ts";
-import { silentLogger } from "../../../application/logger.ts";
+import type { RecordedEvent } from "../../../application/ports/event_store.ts";
+import { silentLogger } from "../../../application/ports/logger.ts";
 
 const CAUGHT_UP = "caughtUp";
 type Item = ResolvedEvent | typeof CAUGHT_UP | Error;

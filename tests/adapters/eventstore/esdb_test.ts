@@ -1,6 +1,6 @@
 // The event store contract against a running EventStoreDB/KurrentDB, when one is given.
 // The adapter module is imported only then, so this file loads without it.
-import type { EventStore } from "../../../application/event_store.ts";
+import type { EventStore } from "../../../application/ports/event_store.ts";
 import { eventStoreContract } from "./event_store_contract.ts";
 
 const connectionString = Deno.env.get("EVENTSTORE_CONNECTION_STRING");

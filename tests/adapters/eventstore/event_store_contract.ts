@@ -9,7 +9,7 @@ import {
   type NewEvent,
   type RecordedEvent,
   WrongExpectedRevision,
-} from "../../../application/event_store.ts";
+} from "../../../application/ports/event_store.ts";
 
 export type StoreFixture = {
   /** A store instance over the fixture's storage; a further call is a second instance over the

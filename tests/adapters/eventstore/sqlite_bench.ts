@@ -3,7 +3,7 @@
 // (synchronous=NORMAL), as the store runs in production. Appends made together share one
 // transaction (group commit); the store with maxGroup 1 gives each its own, for comparison.
 import { sqliteEventStore } from "../../../adapters/eventstore/sqlite.ts";
-import type { NewEvent } from "../../../application/event_store.ts";
+import type { NewEvent } from "../../../application/ports/event_store.ts";
 
 const STREAMS = 1_000;
 const BATCH = 100;

@@ -5,7 +5,7 @@ import {
   SCHEMA_VERSION,
   sqliteEventStore,
 } from "../../../adapters/eventstore/sqlite.ts";
-import { type NewEvent, WrongExpectedRevision } from "../../../application/event_store.ts";
+import { type NewEvent, WrongExpectedRevision } from "../../../application/ports/event_store.ts";
 import { textLines } from "../../support/process.ts";
 import { eventStoreContract } from "./event_store_contract.ts";
 

@@ -7,9 +7,9 @@
 import { sqliteEventStore } from "../../../adapters/eventstore/sqlite.ts";
 import { graphqlServer } from "../../../adapters/graphql/server.ts";
 import { sqliteReadModel } from "../../../adapters/readmodel/sqlite.ts";
-import { randomId, systemClock } from "../../../application/clock.ts";
-import type { EventStore, NewEvent } from "../../../application/event_store.ts";
-import { silentLogger } from "../../../application/logger.ts";
+import { randomId, systemClock } from "../../../application/ports/clock.ts";
+import type { EventStore, NewEvent } from "../../../application/ports/event_store.ts";
+import { silentLogger } from "../../../application/ports/logger.ts";
 import { foldEvents } from "../../../application/projections/fold.ts";
 import { startProjector } from "../../../application/projections/projector.ts";
 import { planStream } from "../../../domain/plan.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createClient } from "graphql-ws";
-import { handleCommand } from "../../../application/command_handler.ts";
+import { handleCommand } from "../../../application/shared/command_handler.ts";
 import { planDecider, planStream } from "../../../domain/plan.ts";
 import { type Api, createPlan, harness, serve, settlesWithin, TOKEN } from "./harness.ts";
 

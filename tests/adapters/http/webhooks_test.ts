@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { webhookHandler } from "../../../adapters/http/webhooks.ts";
 import { memoryEventStore } from "../../../adapters/eventstore/memory.ts";
-import type { EventStore } from "../../../application/event_store.ts";
-import { HANDLED_STRIPE_EVENT_TYPES } from "../../../application/stripe_event_handlers.ts";
-import { stripeEventStream } from "../../../application/stripe_webhook_record.ts";
-import { silentLogger } from "../../../application/logger.ts";
+import type { EventStore } from "../../../application/ports/event_store.ts";
+import { HANDLED_STRIPE_EVENT_TYPES } from "../../../application/inbound/handlers.ts";
+import { stripeEventStream } from "../../../application/inbound/webhook_record.ts";
+import { silentLogger } from "../../../application/ports/logger.ts";
 import {
   API_KEY,
   checkoutSession,

@@ -10,7 +10,7 @@ import {
   type StripeGateway,
   StripeUnavailableError,
   TransientStripeError,
-} from "../../../application/stripe_gateway.ts";
+} from "../../../application/ports/stripe_gateway.ts";
 
 type Outcome = "ok" | Error;
 

@@ -5,7 +5,7 @@ import {
   PermanentStripeError,
   type StripeGateway,
   TransientStripeError,
-} from "../../../application/stripe_gateway.ts";
+} from "../../../application/ports/stripe_gateway.ts";
 import { freePort } from "../../support/process.ts";
 import { skipUnlessStripeMock, startStripeMock } from "../../support/stripe_mock.ts";
 import { startStripeStandIn, type StripeStandIn } from "../../support/stripe_stand_in.ts";

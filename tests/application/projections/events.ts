@@ -1,8 +1,8 @@
 // Test support: writes domain events the way the app does (through the command handler), so
 // projection tests fold what the write side really records.
-import { randomId, steppingClock } from "../../../application/clock.ts";
-import { handleCommand } from "../../../application/command_handler.ts";
-import type { EventStore } from "../../../application/event_store.ts";
+import { randomId, steppingClock } from "../../../application/ports/clock.ts";
+import { handleCommand } from "../../../application/shared/command_handler.ts";
+import type { EventStore } from "../../../application/ports/event_store.ts";
 import { type ClientCommand, clientDecider, clientStream } from "../../../domain/client.ts";
 import type { Decider } from "../../../domain/decider.ts";
 import {

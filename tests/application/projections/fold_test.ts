@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { memoryEventStore } from "../../../adapters/eventstore/memory.ts";
-import type { RecordedEvent } from "../../../application/event_store.ts";
+import type { RecordedEvent } from "../../../application/ports/event_store.ts";
 import {
   foldEvents,
   planWithTiers,

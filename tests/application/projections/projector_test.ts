@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { memoryEventStore } from "../../../adapters/eventstore/memory.ts";
 import { memoryReadModel } from "../../../adapters/readmodel/memory.ts";
-import type { EventStore } from "../../../application/event_store.ts";
+import type { EventStore } from "../../../application/ports/event_store.ts";
 import { foldEvents, type PlanWithTiers } from "../../../application/projections/fold.ts";
 import { startProjector } from "../../../application/projections/projector.ts";
 import {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { jsonLogger } from "../../../adapters/observability/json_logger.ts";
 import { sqliteEventStore } from "../../../adapters/eventstore/sqlite.ts";
-import { leaseStream } from "../../../application/lease.ts";
+import { leaseStream } from "../../../application/lease/lease.ts";
 import { loadConfig } from "../../../apps/config.ts";
 import { DATA_FILES } from "../../../apps/infrastructure.ts";
 import { type KafkaConsumer, startKafkaConsumer } from "../../../apps/kafka_consumer/main.ts";

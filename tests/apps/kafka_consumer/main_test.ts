@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { sqliteBus } from "../../../adapters/bus/sqlite.ts";
 import { jsonLogger } from "../../../adapters/observability/json_logger.ts";
-import { HEADERS, TOPICS } from "../../../application/integration_events.ts";
+import { HEADERS, TOPICS } from "../../../application/shared/integration_events.ts";
 import { loadConfig } from "../../../apps/config.ts";
 import { DATA_FILES } from "../../../apps/infrastructure.ts";
 import { startKafkaConsumer } from "../../../apps/kafka_consumer/main.ts";

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { createClient } from "graphql-ws";
 import { sqliteEventStore } from "../../../adapters/eventstore/sqlite.ts";
-import { silentLogger } from "../../../application/logger.ts";
+import { silentLogger } from "../../../application/ports/logger.ts";
 import { sqliteReadModel } from "../../../adapters/readmodel/sqlite.ts";
-import { handleCommand } from "../../../application/command_handler.ts";
+import { handleCommand } from "../../../application/shared/command_handler.ts";
 import { planDecider, planStream } from "../../../domain/plan.ts";
 import { loadConfig } from "../../../apps/config.ts";
 import { type ProductApi, startProductApi } from "../../../apps/product_api/main.ts";

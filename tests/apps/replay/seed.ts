@@ -3,10 +3,10 @@
 import { join } from "node:path";
 import { sqliteEventStore } from "../../../adapters/eventstore/sqlite.ts";
 import { sqliteReadModel } from "../../../adapters/readmodel/sqlite.ts";
-import { type Clock, sequentialIds, steppingClock } from "../../../application/clock.ts";
-import { handleCommand } from "../../../application/command_handler.ts";
-import type { Cause, EventStore } from "../../../application/event_store.ts";
-import { recordStripeWebhook } from "../../../application/stripe_webhook_record.ts";
+import { type Clock, sequentialIds, steppingClock } from "../../../application/ports/clock.ts";
+import { handleCommand } from "../../../application/shared/command_handler.ts";
+import type { Cause, EventStore } from "../../../application/ports/event_store.ts";
+import { recordStripeWebhook } from "../../../application/inbound/webhook_record.ts";
 import { startProjector } from "../../../application/projections/projector.ts";
 import type { Decider } from "../../../domain/decider.ts";
 import { clientDecider, clientStream } from "../../../domain/client.ts";

@@ -1,0 +1,100 @@
+// Inbound: Stripe → Nudges. The webhook endpoint records each verified Stripe event of a
+// handled type in its own stream (application/stripe_webhook_record.ts); the outbox puts
+// it on the bus; `inboundHandler` turns the bus message into domain commands
+// (application/stripe_event_handlers.ts), once per Stripe event.
+import { DomainError } from "../../domain/decider.ts";
+import { type Bus, type Consumer, type MessageHandler, PermanentFailure } from "../ports/bus.ts";
+import { type Clock, nameBasedId } from "../ports/clock.ts";
+import { type EventStore, WrongExpectedRevision } from "../ports/event_store.ts";
+import type { InboundContext } from "./once.ts";
+import {
+  HEADERS,
+  parseMessage,
+  StripeWebhookReceivedEvent,
+  TOPICS,
+} from "../shared/integration_events.ts";
+import { type Logger, silentLogger } from "../ports/logger.ts";
+import { STRIPE_EVENT_HANDLERS } from "./handlers.ts";
+import { stripeEventStream } from "./webhook_record.ts";
+
+/** Recorded by the consumer once the event's commands ran; internal, never published. */
+export const STRIPE_WEBHOOK_APPLIED = "StripeWebhookApplied";
+
+export type InboundDeps = { store: EventStore; clock: Clock; logger?: Logger };
+
+// A refusal by the domain will not change on retry, except a concurrent import.
+const RETRYABLE_CODES = new Set(["PlanExists", "PriceTierExists"]);
+const asBusFailure = (error: unknown): unknown =>
+  error instanceof DomainError && !RETRYABLE_CODES.has(error.code)
+    ? new PermanentFailure(`${error.code}: ${error.message}`, { code: error.code })
+    : error;
+
+/**
+ * The consumer of TOPICS.stripeEvents. Throws PermanentFailure for what can never apply
+ * (dead-lettered at once) and other errors for what may apply later (retried).
+ */
+export const inboundHandler = (
+  { store, clock, logger = silentLogger }: InboundDeps,
+): MessageHandler =>
+async (message) => {
+  const { eventId, data } = parseMessage(message, StripeWebhookReceivedEvent);
+  const { stripeEventId, stripeEventType, created, event } = data;
+  const log = logger.with({ stripeEventId, stripeEventType });
+  const handler = STRIPE_EVENT_HANDLERS.get(stripeEventType);
+  if (handler === undefined) {
+    // Recorded while Nudges handled the type (an older version): nothing applies it now.
+    log.warn("Stripe event of a type Nudges does not handle, skipped");
+    return;
+  }
+  const record = stripeEventStream(stripeEventId);
+  const recorded = await store.readStream(record);
+  if (recorded.some((e) => e.type === STRIPE_WEBHOOK_APPLIED)) {
+    log.debug("Stripe event applied before, skipped");
+    return;
+  }
+  const cause = { kind: "stripe" as const, stripeEventId, stripeEventType };
+  const correlationId = message.headers[HEADERS.correlationId] ?? eventId;
+  const ctx: InboundContext = {
+    store,
+    clock,
+    stripeEventId,
+    stripeEventType,
+    created,
+    event,
+    metadata: { correlationId, causationId: eventId, cause },
+  };
+  try {
+    await handler(ctx);
+  } catch (error) {
+    throw asBusFailure(error);
+  }
+  const appliedId = await nameBasedId("stripeEffect", `${stripeEventId}|applied`);
+  try {
+    await store.append(record, [{
+      type: STRIPE_WEBHOOK_APPLIED,
+      data: { stripeEventId, appliedAt: clock() },
+      metadata: { ...ctx.metadata, eventId: appliedId },
+    }], recorded.length === 0 ? "noStream" : recorded.length - 1);
+  } catch (error) {
+    // Another delivery of the same event marked it first: the effects are done either way.
+    if (!(error instanceof WrongExpectedRevision)) throw error;
+  }
+  log.debug("Stripe event applied");
+};
+
+export const INBOUND_GROUP = "nudges-inbound";
+
+/**
+ * Consumes TOPICS.stripeEvents. Nothing waits here on another message (a price that
+ * comes before its product is parked, not retried), so retries are for a store that
+ * fails for a while: about a minute and a half of backoff before dead-lettering.
+ */
+export const startInbound = (bus: Bus, deps: InboundDeps): Promise<Consumer> =>
+  bus.consume({
+    groupId: INBOUND_GROUP,
+    topics: [TOPICS.stripeEvents],
+    handler: inboundHandler(deps),
+    maxAttempts: 10,
+    initialBackoffMs: 200,
+    maxBackoffMs: 30_000,
+  });

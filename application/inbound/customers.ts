@@ -1,0 +1,56 @@
+// Stripe customers → which client each belongs to. Nudges makes a client's customer with
+// metadata.nudges_client_id (application/outbound.ts links the client right after); its
+// customer.created webhook records that owner under the customer's id, so a checkout
+// session that names only its customer finds the client in one read.
+import { PermanentFailure } from "../ports/bus.ts";
+import { readState } from "../shared/command_handler.ts";
+import type { EventStore } from "../ports/event_store.ts";
+import type { InboundContext } from "./once.ts";
+import type { StripeCustomer } from "./stripe_objects.ts";
+import { recordCustomerOwner, recordedClientOfCustomer } from "./owners.ts";
+import { clientDecider, clientStream } from "../../domain/client.ts";
+
+export const applyCustomerCreated = async (
+  ctx: InboundContext,
+  customer: StripeCustomer,
+): Promise<void> => {
+  const clientId = customer.metadata.nudges_client_id;
+  // A customer made in the Dashboard (or by a checkout) belongs to no client: Nudges
+  // does not import customers.
+  if (clientId === undefined) return;
+  const { state: client } = await readState(ctx.store, clientDecider, clientStream(clientId));
+  if (client === null) {
+    throw new PermanentFailure(
+      `Stripe customer ${customer.id} names client ${clientId} in metadata.nudges_client_id, but there is no such client`,
+    );
+  }
+  await recordCustomerOwner(ctx, customer.id, clientId);
+};
+
+const PAGE = 1000;
+
+/** The client whose Stripe customer this is; null when no client has it. */
+export const clientOfCustomer = async (
+  store: EventStore,
+  stripeCustomerId: string,
+): Promise<string | null> => {
+  const recorded = await recordedClientOfCustomer(store, stripeCustomerId);
+  if (recorded !== null) return recorded;
+  // Last resort, for a customer whose customer.created has not been applied (webhooks of
+  // different objects come in any order) or came before Nudges recorded owners: the
+  // link is only in the client's stream, found by its Stripe id, so read everything.
+  // Rare: Nudges sets client_reference_id on its own sessions, and only sessions
+  // without it come here.
+  let found: string | null = null;
+  for (let after = 0;;) {
+    const page = await store.readAll({ after, limit: PAGE });
+    for (const event of page) {
+      const data = event.data as { clientId?: string; stripeCustomerId?: string };
+      if (event.type === "StripeCustomerLinked" && data.stripeCustomerId === stripeCustomerId) {
+        found = data.clientId ?? found;
+      }
+    }
+    if (page.length < PAGE) return found;
+    after = page[page.length - 1]!.position;
+  }
+};

@@ -1,0 +1,60 @@
+// What the inbound consumer does with each Stripe event type: the one list of handled
+// types. The endpoint records exactly these types, so no type is recorded that the
+// consumer would not apply.
+import { z } from "zod";
+import { PermanentFailure } from "../ports/bus.ts";
+import { applyPriceEvent, applyProductEvent } from "./catalog.ts";
+import { applyCheckoutSession } from "./checkout.ts";
+import { applyCustomerCreated } from "./customers.ts";
+import type { InboundContext } from "./once.ts";
+import { isNudgesIdempotencyKey } from "../ports/stripe_gateway.ts";
+import { CheckoutSession, StripeCustomer, StripePrice, StripeProduct } from "./stripe_objects.ts";
+
+/** Applies one Stripe event (ctx.event) through domain commands. */
+export type StripeEventHandler = (ctx: InboundContext) => Promise<void>;
+
+/** Caused by Nudges itself: Stripe echoes the idempotency key of Nudges' own call. */
+const causedByNudges = (event: Record<string, unknown>): boolean => {
+  const request = event.request as { idempotency_key?: unknown } | string | null | undefined;
+  const key = typeof request === "object" && request !== null ? request.idempotency_key : null;
+  return typeof key === "string" && isNudgesIdempotencyKey(key);
+};
+
+/** The event's data.object read with `schema`; what does not parse can never apply. */
+const objectOf = <T>(schema: z.ZodType<T>, ctx: InboundContext): T => {
+  const parsed = schema.safeParse((ctx.event.data as { object?: unknown } | undefined)?.object);
+  if (!parsed.success) {
+    throw new PermanentFailure(
+      `${ctx.stripeEventType} ${ctx.stripeEventId}: unexpected data.object: ${
+        z.prettifyError(parsed.error)
+      }`,
+    );
+  }
+  return parsed.data;
+};
+
+const product: StripeEventHandler = (ctx) =>
+  applyProductEvent(ctx, objectOf(StripeProduct, ctx), { fromNudges: causedByNudges(ctx.event) });
+const price: StripeEventHandler = (ctx) =>
+  applyPriceEvent(ctx, objectOf(StripePrice, ctx), { fromNudges: causedByNudges(ctx.event) });
+const checkoutSession: StripeEventHandler = (ctx) =>
+  applyCheckoutSession(ctx, objectOf(CheckoutSession, ctx));
+const customerCreated: StripeEventHandler = (ctx) =>
+  applyCustomerCreated(ctx, objectOf(StripeCustomer, ctx));
+
+export const STRIPE_EVENT_HANDLERS: ReadonlyMap<string, StripeEventHandler> = new Map([
+  ["product.created", product],
+  ["product.updated", product],
+  ["product.deleted", product],
+  ["price.created", price],
+  ["price.updated", price],
+  ["price.deleted", price],
+  ["customer.created", customerCreated],
+  ["checkout.session.completed", checkoutSession],
+  ["checkout.session.async_payment_succeeded", checkoutSession],
+  ["checkout.session.async_payment_failed", checkoutSession],
+]);
+
+export const HANDLED_STRIPE_EVENT_TYPES: ReadonlySet<string> = new Set(
+  STRIPE_EVENT_HANDLERS.keys(),
+);

@@ -1,0 +1,118 @@
+// The StripeGateway port: the few Stripe calls outbound sync makes, in Nudges' words.
+// Every call carries an idempotency key, so a retried or redelivered call has one effect;
+// every failure is either transient (try again later) or permanent (Stripe refused it).
+import type { BillingInterval } from "../../domain/price_tier.ts";
+
+export type NewProduct = {
+  nudgesPlanId: string;
+  name: string;
+  description: string | null;
+  iconUrl: string | null;
+  active: boolean;
+};
+
+/** Only the fields given change; null clears a description or an icon. */
+export type ProductChanges = {
+  name?: string;
+  description?: string | null;
+  iconUrl?: string | null;
+  active?: boolean;
+};
+
+export type NewPrice = {
+  nudgesPriceTierId: string;
+  nudgesPlanId: string;
+  stripeProductId: string;
+  nickname: string | null;
+  /** In the currency's minor unit. */
+  unitAmount: number;
+  currency: string;
+  /** null for a one-time price. */
+  interval: BillingInterval | null;
+  intervalCount: number | null;
+};
+
+export type NewCustomer = { nudgesClientId: string; name: string; email: string };
+
+/** Each call resolves to the id of the Stripe object it created or changed. */
+export interface StripeGateway {
+  createProduct(product: NewProduct, idempotencyKey: string): Promise<string>;
+  updateProduct(
+    stripeProductId: string,
+    changes: ProductChanges,
+    idempotencyKey: string,
+  ): Promise<string>;
+  createPrice(price: NewPrice, idempotencyKey: string): Promise<string>;
+  /** Sets the price inactive: Stripe prices cannot be deleted. */
+  archivePrice(stripePriceId: string, idempotencyKey: string): Promise<string>;
+  createCustomer(customer: NewCustomer, idempotencyKey: string): Promise<string>;
+}
+
+/** Why a call may succeed later. */
+export type TransientReason =
+  | "network"
+  | "server"
+  | "rate_limited"
+  | "lock_timeout"
+  | "conflict"
+  | "authentication"
+  | "unavailable";
+
+/** Stripe could not answer now; the same call with the same key may succeed later. */
+export class TransientStripeError extends Error {
+  override name = "TransientStripeError";
+  constructor(
+    message: string,
+    readonly reason: TransientReason,
+    /** How long Stripe (or the circuit breaker) asked us to wait, when it said. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The circuit breaker is open: no call was made. Try again after `retryAfterMs`. */
+export class StripeUnavailableError extends TransientStripeError {
+  override name = "StripeUnavailableError";
+  constructor(retryAfterMs: number) {
+    super(
+      `Stripe calls are paused for ${retryAfterMs} ms after repeated failures`,
+      "unavailable",
+      retryAfterMs,
+    );
+  }
+}
+
+/** Stripe refused the call for good; `message` is Stripe's own explanation. */
+export class PermanentStripeError extends Error {
+  override name = "PermanentStripeError";
+  constructor(message: string, readonly code?: string, readonly statusCode?: number) {
+    super(message);
+  }
+}
+
+export type CircuitState = "closed" | "open" | "half-open";
+
+/** The health of the road to Stripe, for pausing consumers and for metrics. */
+export type StripeCircuit = {
+  state(): CircuitState;
+  /**
+   * Calls `listener` with the cooldown when the breaker opens; returns a function that
+   * unsubscribes.
+   */
+  onBreak(listener: (cooldownMs: number) => void): () => void;
+  /** Calls `listener` when the breaker closes again after a successful trial call. */
+  onReset(listener: () => void): () => void;
+};
+
+const KEY_PREFIX = "nudges-";
+
+/**
+ * The idempotency key of the Stripe call a Nudges event causes. Stripe echoes it in
+ * `event.request.idempotency_key`, so the inbound side can tell our own changes apart.
+ */
+export const idempotencyKeyFor = (eventId: string): string => `${KEY_PREFIX}${eventId}`;
+
+/** True when a Stripe request was made by Nudges' outbound sync. */
+export const isNudgesIdempotencyKey = (key: string | null | undefined): boolean =>
+  typeof key === "string" && key.startsWith(KEY_PREFIX);
