@@ -15,7 +15,7 @@ import type {
   PlanSubscriptionView,
   PlanView,
   PriceTierView,
-} from "../../application/projections/read_model.ts";
+} from "../../application/ports/read_model.ts";
 import { type Authentication, unauthenticatedMessage } from "./auth.ts";
 import { apiError, badInput } from "./errors.ts";
 import * as inputs from "./inputs.ts";

@@ -7,7 +7,7 @@ import {
   parentOf,
   type ReadModelStore,
   type Views,
-} from "../../application/projections/read_model.ts";
+} from "../../application/ports/read_model.ts";
 
 type Doc = Views[Collection];
 

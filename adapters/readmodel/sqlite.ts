@@ -15,7 +15,7 @@ import {
   parentOf,
   type ReadModelStore,
   type Views,
-} from "../../application/projections/read_model.ts";
+} from "../../application/ports/read_model.ts";
 
 /** "NdgR": marks a SQLite file as a Nudges read model (PRAGMA application_id). */
 export const APPLICATION_ID = 0x4e646752;

@@ -3,7 +3,7 @@
 // Dashboard) is imported under an id derived from its Stripe id, so however often and
 // in whatever order its events come, it is imported once.
 import { PermanentFailure } from "../ports/bus.ts";
-import { nameBasedId } from "../ports/clock.ts";
+import { nameBasedId } from "../shared/ids.ts";
 import { readState } from "../shared/command_handler.ts";
 import type { EventStore } from "../ports/event_store.ts";
 import { applyOnce, type InboundContext } from "./once.ts";

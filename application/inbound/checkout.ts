@@ -2,7 +2,7 @@
 // ids derived from the session id, so a session is recorded once whichever of its events
 // comes first. A session paid by a delayed method (bank debit) completes unpaid, with a
 // pending subscription; its async_payment_succeeded or _failed event settles it later.
-import { nameBasedId } from "../ports/clock.ts";
+import { nameBasedId } from "../shared/ids.ts";
 import { clientOfCustomer } from "./customers.ts";
 import { applyOnce, type InboundContext } from "./once.ts";
 import type { CheckoutSession } from "./stripe_objects.ts";
@@ -17,8 +17,8 @@ export const applyCheckoutSession = async (
   session: CheckoutSession,
 ): Promise<void> => {
   const at = ctx.clock();
-  const paymentConfirmationId = await nameBasedId("paymentConfirmation", session.id);
-  const planSubscriptionId = await nameBasedId("planSubscription", session.id);
+  const paymentConfirmationId = nameBasedId("paymentConfirmation", session.id);
+  const planSubscriptionId = nameBasedId("planSubscription", session.id);
   const clientId = session.client_reference_id ??
     (session.customer === null ? null : await clientOfCustomer(ctx.store, session.customer));
   const planId = session.metadata.nudges_plan_id ?? null;

@@ -4,7 +4,8 @@
 // (application/stripe_event_handlers.ts), once per Stripe event.
 import { DomainError } from "../../domain/decider.ts";
 import { type Bus, type Consumer, type MessageHandler, PermanentFailure } from "../ports/bus.ts";
-import { type Clock, nameBasedId } from "../ports/clock.ts";
+import { type Clock } from "../ports/clock.ts";
+import { nameBasedId } from "../shared/ids.ts";
 import { type EventStore, WrongExpectedRevision } from "../ports/event_store.ts";
 import type { InboundContext } from "./once.ts";
 import {
@@ -68,7 +69,7 @@ async (message) => {
   } catch (error) {
     throw asBusFailure(error);
   }
-  const appliedId = await nameBasedId("stripeEffect", `${stripeEventId}|applied`);
+  const appliedId = nameBasedId("stripeEffect", `${stripeEventId}|applied`);
   try {
     await store.append(record, [{
       type: STRIPE_WEBHOOK_APPLIED,

@@ -2,7 +2,7 @@
 // gets event ids derived from (Stripe event id, stream, step), so a redelivered event
 // finds its own events in the stream and skips the command instead of deciding again.
 import type { Decider } from "../../domain/decider.ts";
-import { nameBasedId } from "../ports/clock.ts";
+import { nameBasedId } from "../shared/ids.ts";
 import type { Clock } from "../ports/clock.ts";
 import {
   ConcurrencyConflict,

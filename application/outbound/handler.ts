@@ -17,7 +17,8 @@ import {
 } from "../../domain/plan.ts";
 import { priceTierDecider, priceTierStream } from "../../domain/price_tier.ts";
 import { type IncomingMessage, type MessageHandler, PermanentFailure } from "../ports/bus.ts";
-import { type Clock, nameBasedId } from "../ports/clock.ts";
+import { type Clock } from "../ports/clock.ts";
+import { nameBasedId } from "../shared/ids.ts";
 import {
   type DomainEvent,
   handleCommand,

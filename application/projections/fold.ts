@@ -12,13 +12,12 @@ import type { RecordedEvent } from "../ports/event_store.ts";
 import {
   type Change,
   type Collection,
-  emptyView,
-  overlay,
   type PlanView,
   type PriceTierView,
   type ReadView,
   type Views,
-} from "./read_model.ts";
+} from "../ports/read_model.ts";
+import { emptyView, overlay } from "./overlay.ts";
 
 type Projection = (view: ReadView, id: string, event: RecordedEvent) => Change | null;
 

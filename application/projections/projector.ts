@@ -8,7 +8,8 @@ import type { EventStore, RecordedEvent } from "../ports/event_store.ts";
 import { type Logger, silentLogger } from "../ports/logger.ts";
 import { type Metrics, noMetrics } from "../ports/metrics.ts";
 import { type PlanWithTiers, planWithTiers, project, touchedPlanIds } from "./fold.ts";
-import { type Checkpoint, overlay, type ReadModelStore, type ReadView } from "./read_model.ts";
+import type { Checkpoint, ReadModelStore, ReadView } from "../ports/read_model.ts";
+import { overlay } from "./overlay.ts";
 
 export type ProjectorStatus = "starting" | "catching up" | "live" | "stopped" | "failed";
 

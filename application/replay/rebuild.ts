@@ -10,7 +10,7 @@ import {
   parentOf,
   type ReadView,
   type Views,
-} from "../projections/read_model.ts";
+} from "../ports/read_model.ts";
 import { recordedBy } from "./streams.ts";
 
 export type RebuildProgress = {

@@ -7,7 +7,7 @@ import {
   type Collection,
   COLLECTIONS,
   type ReadView,
-} from "../projections/read_model.ts";
+} from "../ports/read_model.ts";
 import { rebuild, type RebuildOptions, type Rebuilt } from "./rebuild.ts";
 
 /** The whole document is missing on one side: its `field` is DOCUMENT. */

@@ -6,7 +6,7 @@ import { randomId, systemClock } from "../../application/ports/clock.ts";
 import type { EventStore } from "../../application/ports/event_store.ts";
 import type { Logger } from "../../application/ports/logger.ts";
 import { type Projector, startProjector } from "../../application/projections/projector.ts";
-import type { ReadModelStore } from "../../application/projections/read_model.ts";
+import type { ReadModelStore } from "../../application/ports/read_model.ts";
 import { GRAPHQL_PATH, graphqlServer, type Limits } from "../../adapters/graphql/server.ts";
 import { opsHandler } from "../../adapters/http/ops.ts";
 import {

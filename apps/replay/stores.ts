@@ -5,7 +5,7 @@ import { DatabaseSync } from "node:sqlite";
 import { sqliteEventStore } from "../../adapters/eventstore/sqlite.ts";
 import { sqliteReadModel } from "../../adapters/readmodel/sqlite.ts";
 import type { EventStore } from "../../application/ports/event_store.ts";
-import type { ReadModelStore } from "../../application/projections/read_model.ts";
+import type { ReadModelStore } from "../../application/ports/read_model.ts";
 import type { Config } from "../config.ts";
 
 /** What replay cannot work without; the message says what to set. */

@@ -4,7 +4,8 @@ import { clientDecider, clientStream } from "../../domain/client.ts";
 import { type PlanChanges, planDecider, planStream } from "../../domain/plan.ts";
 import { priceTierDecider, priceTierStream, type PriceTierTerms } from "../../domain/price_tier.ts";
 import type { IncomingMessage } from "../../application/ports/bus.ts";
-import { type Clock, type NewId, sequentialIds } from "../../application/ports/clock.ts";
+import { type Clock, type NewId } from "../../application/ports/clock.ts";
+import { sequentialIds } from "./clocks.ts";
 import { handleCommand } from "../../application/shared/command_handler.ts";
 import type { EventStore } from "../../application/ports/event_store.ts";
 import {

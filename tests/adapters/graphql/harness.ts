@@ -4,7 +4,8 @@ import { memoryEventStore } from "../../../adapters/eventstore/memory.ts";
 import { graphqlServer, type Limits } from "../../../adapters/graphql/server.ts";
 import { jsonLogger } from "../../../adapters/observability/json_logger.ts";
 import { memoryReadModel } from "../../../adapters/readmodel/memory.ts";
-import { randomId, steppingClock } from "../../../application/ports/clock.ts";
+import { randomId } from "../../../application/ports/clock.ts";
+import { steppingClock } from "../../support/clocks.ts";
 import type { EventStore } from "../../../application/ports/event_store.ts";
 import { startProjector } from "../../../application/projections/projector.ts";
 

@@ -4,7 +4,7 @@ import type {
   PlanView,
   PriceTierView,
   ReadModelStore,
-} from "../../../application/projections/read_model.ts";
+} from "../../../application/ports/read_model.ts";
 
 const plan = (id: string, name = `Plan ${id}`, version = 0) =>
   ({ id, name, version }) as unknown as PlanView;

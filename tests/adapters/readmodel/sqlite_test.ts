@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { ReadModelFileError, sqliteReadModel } from "../../../adapters/readmodel/sqlite.ts";
-import type { PlanView } from "../../../application/projections/read_model.ts";
+import type { PlanView } from "../../../application/ports/read_model.ts";
 import { readModelContract } from "./read_model_contract.ts";
 
 readModelContract("sqliteReadModel", () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { PermanentFailure } from "../../../application/ports/bus.ts";
-import { nameBasedId } from "../../../application/ports/clock.ts";
+import { nameBasedId } from "../../../application/shared/ids.ts";
 import { handleCommand } from "../../../application/shared/command_handler.ts";
 import type { EventStore } from "../../../application/ports/event_store.ts";
 import { type Plan, planDecider, planStream } from "../../../domain/plan.ts";
@@ -22,9 +22,9 @@ const planOf = async (store: EventStore, planId: string) =>
 const tierOf = async (store: EventStore, priceTierId: string) =>
   await stateOf(store, priceTierDecider, priceTierStream(priceTierId)) as PriceTier;
 const importedPlan = async (store: EventStore, productId: string) =>
-  await planOf(store, await nameBasedId("plan", productId));
+  await planOf(store, nameBasedId("plan", productId));
 const importedTier = async (store: EventStore, priceId: string) =>
-  await tierOf(store, await nameBasedId("priceTier", priceId));
+  await tierOf(store, nameBasedId("priceTier", priceId));
 
 /** A plan (and tier) made in Nudges, as GraphQL would make them. */
 const nudgesPlan = async (store: EventStore, planId: string, name = "Pro") =>
@@ -219,7 +219,7 @@ Deno.test("price.created from the Dashboard imports a tier under the imported pl
   const tier = await importedTier(store, "price_D1");
   assert.deepEqual(
     [tier.planId, tier.unitAmount, tier.currency, tier.interval, tier.intervalCount],
-    [await nameBasedId("plan", "prod_D1"), 2000, "usd", "month", 1],
+    [nameBasedId("plan", "prod_D1"), 2000, "usd", "month", 1],
   );
   assert.equal(tier.name, null);
   assert.equal(tier.isActive, true);
@@ -253,7 +253,7 @@ Deno.test("price.created before its product.created waits for it and then ends l
   );
   const tier = await importedTier(store, "price_D1");
   assert.equal(tier.stripePriceId, "price_D1");
-  assert.equal(tier.planId, await nameBasedId("plan", "prod_D1"));
+  assert.equal(tier.planId, nameBasedId("plan", "prod_D1"));
 });
 
 Deno.test("price.created from the Dashboard billed every two years is imported as Stripe has it", async () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { nameBasedId } from "../../../application/ports/clock.ts";
+import { nameBasedId } from "../../../application/shared/ids.ts";
 import { handleCommand } from "../../../application/shared/command_handler.ts";
 import type { EventStore } from "../../../application/ports/event_store.ts";
 import { clientDecider, clientStream } from "../../../domain/client.ts";
@@ -32,7 +32,7 @@ Deno.test("checkout.session.completed records the payment and an active subscrip
     metadata: { nudges_plan_id: "plan-1", nudges_price_tier_id: "tier-1" },
   });
   await deliver(stripeEvent("checkout.session.completed", session, { created: T }));
-  const paymentId = await nameBasedId("paymentConfirmation", "cs_test_paid");
+  const paymentId = nameBasedId("paymentConfirmation", "cs_test_paid");
   const payment = await stateOf(
     store,
     paymentConfirmationDecider,
@@ -48,7 +48,7 @@ Deno.test("checkout.session.completed records the payment and an active subscrip
       ],
     ["cs_test_paid", 1500, "usd", "paid"],
   );
-  const subscriptionId = await nameBasedId("planSubscription", "cs_test_paid");
+  const subscriptionId = nameBasedId("planSubscription", "cs_test_paid");
   const subscription = await stateOf(
     store,
     planSubscriptionDecider,
@@ -82,7 +82,7 @@ Deno.test("checkout.session.completed unpaid gives a pending subscription, free 
     (await stateOf(
       store,
       planSubscriptionDecider,
-      planSubscriptionStream(await nameBasedId("planSubscription", sessionId)),
+      planSubscriptionStream(nameBasedId("planSubscription", sessionId)),
     ))?.status;
   // The fixture session itself is unpaid.
   await deliver(stripeEvent("checkout.session.completed", checkoutSession(), { created: T }));
@@ -110,7 +110,7 @@ Deno.test("checkout.session.completed without client_reference_id finds the clie
   const subscription = await stateOf(
     store,
     planSubscriptionDecider,
-    planSubscriptionStream(await nameBasedId("planSubscription", "cs_test_7")),
+    planSubscriptionStream(nameBasedId("planSubscription", "cs_test_7")),
   );
   assert.equal(subscription?.clientId, "client-7");
   assert.equal(subscription?.stripeCustomerId, "cus_7");
@@ -135,12 +135,12 @@ const settled = async (store: EventStore, sessionId: string) => {
   const payment = await stateOf(
     store,
     paymentConfirmationDecider,
-    paymentConfirmationStream(await nameBasedId("paymentConfirmation", sessionId)),
+    paymentConfirmationStream(nameBasedId("paymentConfirmation", sessionId)),
   );
   const subscription = await stateOf(
     store,
     planSubscriptionDecider,
-    planSubscriptionStream(await nameBasedId("planSubscription", sessionId)),
+    planSubscriptionStream(nameBasedId("planSubscription", sessionId)),
   );
   return { payment: payment?.paymentStatus, subscription: subscription?.status };
 };

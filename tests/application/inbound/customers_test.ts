@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { memoryEventStore } from "../../../adapters/eventstore/memory.ts";
 import { PermanentFailure } from "../../../application/ports/bus.ts";
-import { nameBasedId } from "../../../application/ports/clock.ts";
+import { nameBasedId } from "../../../application/shared/ids.ts";
 import { handleCommand } from "../../../application/shared/command_handler.ts";
 import type { EventStore } from "../../../application/ports/event_store.ts";
 import { customerOwnerStream } from "../../../application/inbound/owners.ts";
@@ -53,7 +53,7 @@ Deno.test("customer.created from Nudges lets a checkout that names only the cust
   const subscription = await stateOf(
     store,
     planSubscriptionDecider,
-    planSubscriptionStream(await nameBasedId("planSubscription", "cs_test_7")),
+    planSubscriptionStream(nameBasedId("planSubscription", "cs_test_7")),
   );
   assert.equal(subscription?.clientId, "client-7");
   assert.equal(subscription?.stripeCustomerId, "cus_7");

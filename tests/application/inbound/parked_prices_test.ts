@@ -6,7 +6,7 @@ import {
   type OutgoingMessage,
   PermanentFailure,
 } from "../../../application/ports/bus.ts";
-import { nameBasedId } from "../../../application/ports/clock.ts";
+import { nameBasedId } from "../../../application/shared/ids.ts";
 import type { EventStore } from "../../../application/ports/event_store.ts";
 import { startInbound } from "../../../application/inbound/consumer.ts";
 import { PRICE_PARKED, productPendingStream } from "../../../application/inbound/parked_prices.ts";
@@ -18,7 +18,7 @@ import { NOW, NOW_SECONDS, price, product, stripeEvent } from "../../support/web
 const T = NOW_SECONDS - 600;
 
 const importedTier = async (store: EventStore, priceId: string) =>
-  await stateOf(store, priceTierDecider, priceTierStream(await nameBasedId("priceTier", priceId)));
+  await stateOf(store, priceTierDecider, priceTierStream(nameBasedId("priceTier", priceId)));
 
 const priceCreated = (fields = {}) =>
   stripeEvent("price.created", price({ id: "price_D1", product: "prod_D1", ...fields }), {
@@ -66,7 +66,7 @@ Deno.test("a Dashboard price published before its product becomes a tier on the 
     assert.equal(count("bus_messages_dead_lettered_total"), 0);
     const tier = await importedTier(store, "price_D1");
     assert.equal(tier?.stripePriceId, "price_D1");
-    assert.equal(tier?.planId, await nameBasedId("plan", "prod_D1"));
+    assert.equal(tier?.planId, nameBasedId("plan", "prod_D1"));
   } finally {
     await consumer.stop();
     await bus.close();

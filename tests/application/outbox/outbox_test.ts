@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { memoryEventStore } from "../../../adapters/eventstore/memory.ts";
 import type { Bus, OutgoingMessage } from "../../../application/ports/bus.ts";
-import { sequentialIds, steppingClock } from "../../../application/ports/clock.ts";
+import { sequentialIds, steppingClock } from "../../support/clocks.ts";
 import { handleCommand } from "../../../application/shared/command_handler.ts";
 import type { EventStore } from "../../../application/ports/event_store.ts";
 import { recordStripeWebhook } from "../../../application/inbound/webhook_record.ts";

@@ -1,6 +1,7 @@
 // Test support: writes domain events the way the app does (through the command handler), so
 // projection tests fold what the write side really records.
-import { randomId, steppingClock } from "../../../application/ports/clock.ts";
+import { randomId } from "../../../application/ports/clock.ts";
+import { steppingClock } from "../../support/clocks.ts";
 import { handleCommand } from "../../../application/shared/command_handler.ts";
 import type { EventStore } from "../../../application/ports/event_store.ts";
 import { type ClientCommand, clientDecider, clientStream } from "../../../domain/client.ts";

@@ -7,7 +7,7 @@ import {
   project,
   touchedPlanIds,
 } from "../../../application/projections/fold.ts";
-import { emptyView } from "../../../application/projections/read_model.ts";
+import { emptyView } from "../../../application/projections/overlay.ts";
 import { checkout, writer } from "./events.ts";
 
 const allEvents = async (store: ReturnType<typeof memoryEventStore>) =>

@@ -8,7 +8,7 @@ import {
   COLLECTIONS,
   type ReadModelStore,
   type ReadView,
-} from "../../../application/projections/read_model.ts";
+} from "../../../application/ports/read_model.ts";
 import { writer } from "./events.ts";
 
 const lastPosition = async (store: EventStore) =>

@@ -2,10 +2,11 @@
 // comparison. The CLI as a whole is tested in tests/apps/replay/main_test.ts.
 import assert from "node:assert/strict";
 import { memoryEventStore } from "../../../adapters/eventstore/memory.ts";
-import { sequentialIds, steppingClock } from "../../../application/ports/clock.ts";
+import { sequentialIds, steppingClock } from "../../support/clocks.ts";
 import { handleCommand } from "../../../application/shared/command_handler.ts";
 import type { RecordedEvent } from "../../../application/ports/event_store.ts";
-import { emptyView, type ReadView } from "../../../application/projections/read_model.ts";
+import type { ReadView } from "../../../application/ports/read_model.ts";
+import { emptyView } from "../../../application/projections/overlay.ts";
 import { parseReplayOptions, UsageError } from "../../../application/replay/options.ts";
 import { progressReporter } from "../../../application/replay/progress.ts";
 import { rebuild } from "../../../application/replay/rebuild.ts";

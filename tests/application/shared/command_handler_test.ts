@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ConcurrencyConflict, handleCommand } from "../../../application/shared/command_handler.ts";
 import { type EventStore, WrongExpectedRevision } from "../../../application/ports/event_store.ts";
-import { sequentialIds } from "../../../application/ports/clock.ts";
+import { sequentialIds } from "../../support/clocks.ts";
 import { conflict, type Decider, DomainError, invalid } from "../../../domain/decider.ts";
 import { memoryEventStore } from "../../../adapters/eventstore/memory.ts";
 

@@ -3,7 +3,8 @@
 import { join } from "node:path";
 import { sqliteEventStore } from "../../../adapters/eventstore/sqlite.ts";
 import { sqliteReadModel } from "../../../adapters/readmodel/sqlite.ts";
-import { type Clock, sequentialIds, steppingClock } from "../../../application/ports/clock.ts";
+import { type Clock } from "../../../application/ports/clock.ts";
+import { sequentialIds, steppingClock } from "../../support/clocks.ts";
 import { handleCommand } from "../../../application/shared/command_handler.ts";
 import type { Cause, EventStore } from "../../../application/ports/event_store.ts";
 import { recordStripeWebhook } from "../../../application/inbound/webhook_record.ts";
