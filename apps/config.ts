@@ -1,6 +1,9 @@
-// Configuration from the environment, as ../shared/contract/README.md lists it. Outside
-// dev mode a missing secret stops the app at start with a message naming the variable;
-// in dev mode made-up values stand in and are printed once (never real secrets).
+/**
+ * Configuration from the environment, as README.md lists it (Configuration). Outside
+ * dev mode a missing secret stops the app at start with a message naming the variable;
+ * in dev mode made-up values stand in and are printed once (never real secrets).
+ * @module
+ */
 import { z } from "zod";
 
 export type Config = {

@@ -1,4 +1,7 @@
-// Client: a customer of Nudges, twinned with a Stripe Customer.
+/**
+ * Client: a customer of Nudges, twinned with a Stripe Customer.
+ * @module
+ */
 import { conflict, type Decider, invalid, notFound, unreachable } from "./decider.ts";
 import { failed, isFailedWith, linked, needsLink, type SyncStatus } from "./sync.ts";
 
@@ -86,7 +89,7 @@ export const evolve = (state: ClientState, event: ClientEvent): ClientState => {
 };
 
 export const clientDecider: Decider<ClientCommand, ClientEvent, ClientState> = {
-  initialState: null,
+  initialState: () => null,
   decide,
   evolve,
 };

@@ -1,8 +1,24 @@
-// A decider (Jérémie Chassaing): what an aggregate decides and how its state follows
-// from its events. Pure: time and ids come in with the command.
+/**
+ * A decider (Jérémie Chassaing): what an aggregate decides and how its state follows
+ * from its events. Pure: time and ids come in with the command.
+ * @module
+ */
+
+/** A fact that happened, past tense: `{ type: "PlanCreated", data: { … } }`. */
+export type DomainEvent<Type extends string = string, Data = unknown> = {
+  type: Type;
+  data: Data;
+};
+
+/** A request to change an aggregate, imperative: `{ type: "CreatePlan", data: { … } }`. */
+export type DomainCommand<Type extends string = string, Data = unknown> = {
+  type: Type;
+  data: Data;
+};
 
 export type Decider<Command, Event, State> = {
-  initialState: State;
+  /** A fresh state for a stream with no events: a factory, so no fold shares an object. */
+  initialState: () => State;
   /** The events a command produces; [] when it changes nothing; throws DomainError when refused. */
   decide(command: Command, state: State): Event[];
   evolve(state: State, event: Event): State;
@@ -15,7 +31,7 @@ export type Decider<Command, Event, State> = {
 
 /** The state after the given events, from the decider's initial state. */
 export const fold = <C, E, S>(decider: Decider<C, E, S>, events: readonly E[]): S =>
-  events.reduce(decider.evolve, decider.initialState);
+  events.reduce(decider.evolve, decider.initialState());
 
 /** How a refusal reads to the caller: bad input, a missing object, or a state conflict. */
 export type DomainErrorKind = "invalid" | "not_found" | "conflict";

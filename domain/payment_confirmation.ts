@@ -1,4 +1,7 @@
-// PaymentConfirmation: what a completed Stripe Checkout Session says was paid.
+/**
+ * PaymentConfirmation: what a completed Stripe Checkout Session says was paid.
+ * @module
+ */
 import { type Decider, unreachable } from "./decider.ts";
 import { isStale, type StripeChange } from "./stripe_time.ts";
 
@@ -93,6 +96,6 @@ export const paymentConfirmationDecider: Decider<
   PaymentConfirmationCommand,
   PaymentConfirmationEvent,
   PaymentConfirmationState
-> = { initialState: null, decide, evolve, isTerminal: isSettled };
+> = { initialState: () => null, decide, evolve, isTerminal: isSettled };
 
 export const paymentConfirmationStream = (id: string): string => `paymentConfirmation-${id}`;

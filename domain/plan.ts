@@ -1,4 +1,7 @@
-// Plan: a product of the Nudges catalog, twinned with a Stripe Product.
+/**
+ * Plan: a product of the Nudges catalog, twinned with a Stripe Product.
+ * @module
+ */
 import { conflict, type Decider, invalid, notFound, unreachable } from "./decider.ts";
 import { changed, epochSecond, isStale, type StripeChange } from "./stripe_time.ts";
 import { failed, isFailedWith, linked, needsLink, type SyncStatus } from "./sync.ts";
@@ -217,7 +220,7 @@ export const evolve = (state: PlanState, event: PlanEvent): PlanState => {
 };
 
 export const planDecider: Decider<PlanCommand, PlanEvent, PlanState> = {
-  initialState: null,
+  initialState: () => null,
   decide,
   evolve,
 };

@@ -1,4 +1,7 @@
-// PlanSubscription: a client's subscription to a plan, started by a completed checkout.
+/**
+ * PlanSubscription: a client's subscription to a plan, started by a completed checkout.
+ * @module
+ */
 import { conflict, type Decider, notFound, unreachable } from "./decider.ts";
 
 export type PlanSubscriptionStatus = "active" | "pending" | "canceled";
@@ -95,6 +98,6 @@ export const planSubscriptionDecider: Decider<
   PlanSubscriptionCommand,
   PlanSubscriptionEvent,
   PlanSubscriptionState
-> = { initialState: null, decide, evolve, isTerminal: isCanceled };
+> = { initialState: () => null, decide, evolve, isTerminal: isCanceled };
 
 export const planSubscriptionStream = (id: string): string => `planSubscription-${id}`;

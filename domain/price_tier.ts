@@ -1,5 +1,8 @@
-// PriceTier: one price of a plan, twinned with a Stripe Price. Stripe prices are
-// immutable but for a few fields, so a tier is created, archived, or changed in Stripe.
+/**
+ * PriceTier: one price of a plan, twinned with a Stripe Price. Stripe prices are
+ * immutable but for a few fields, so a tier is created, archived, or changed in Stripe.
+ * @module
+ */
 import { conflict, type Decider, invalid, notFound, unreachable } from "./decider.ts";
 import { changed, epochSecond, isStale, type StripeChange } from "./stripe_time.ts";
 import { failed, isFailedWith, linked, needsLink, type SyncStatus } from "./sync.ts";
@@ -229,7 +232,7 @@ export const evolve = (state: PriceTierState, event: PriceTierEvent): PriceTierS
 };
 
 export const priceTierDecider: Decider<PriceTierCommand, PriceTierEvent, PriceTierState> = {
-  initialState: null,
+  initialState: () => null,
   decide,
   evolve,
 };

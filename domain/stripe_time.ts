@@ -1,7 +1,10 @@
-// The stale guard for changes that come from Stripe. Stripe stamps each event with
-// `created` in whole seconds, so an object's last change is kept in whole seconds too:
-// a Stripe change applies unless it is strictly older than that second, so two changes
-// within the same second both apply (a `<=` here drops the second one).
+/**
+ * The stale guard for changes that come from Stripe. Stripe stamps each event with
+ * `created` in whole seconds, so an object's last change is kept in whole seconds too:
+ * a Stripe change applies unless it is strictly older than that second, so two changes
+ * within the same second both apply (a `<=` here drops the second one).
+ * @module
+ */
 
 /** Whole seconds since the epoch of an ISO 8601 time. */
 export const epochSecond = (iso: string): number => Math.floor(Date.parse(iso) / 1000);

@@ -1,4 +1,7 @@
-// How a Nudges object stands with its Stripe twin, and the rule for linking them.
+/**
+ * How a Nudges object stands with its Stripe twin, and the rule for linking them.
+ * @module
+ */
 import { conflict } from "./decider.ts";
 
 export type SyncStatus = "PENDING" | "SYNCED" | "FAILED";

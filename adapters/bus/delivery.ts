@@ -1,6 +1,9 @@
-// How both bus adapters hand one message to its handler: attempts with exponential
-// backoff, an immediate give-up on PermanentFailure, patience while the consumer is
-// paused, and letting go (uncommitted) when the consumer stops.
+/**
+ * How both bus adapters hand one message to its handler: attempts with exponential
+ * backoff, an immediate give-up on PermanentFailure, patience while the consumer is
+ * paused, and letting go (uncommitted) when the consumer stops.
+ * @module
+ */
 import {
   type ConsumeOptions,
   type IncomingMessage,

@@ -1,7 +1,10 @@
-// The Bus on Apache Kafka through kafkajs. Offsets are committed by hand, one message at
-// a time and only after its handler succeeded (or after its dead-letter copy was
-// written), so a crash at any point redelivers instead of losing. Partitions are
-// processed one message at a time, which keeps every key's order.
+/**
+ * The Bus on Apache Kafka through kafkajs. Offsets are committed by hand, one message at
+ * a time and only after its handler succeeded (or after its dead-letter copy was
+ * written), so a crash at any point redelivers instead of losing. Partitions are
+ * processed one message at a time, which keeps every key's order.
+ * @module
+ */
 import {
   type Admin,
   type Consumer as KafkaConsumer,

@@ -1,5 +1,8 @@
-// What both bus adapters put on the wire besides the caller's messages: the checks a
-// message passes before it is published, and the dead-letter copy of a failed one.
+/**
+ * What both bus adapters put on the wire besides the caller's messages: the checks a
+ * message passes before it is published, and the dead-letter copy of a failed one.
+ * @module
+ */
 import {
   DEAD_LETTER_HEADERS,
   deadLetterTopic,

@@ -1,25 +1,28 @@
-// The EventStore port over EventStoreDB / KurrentDB (gRPC), for production and CI's
-// integration tests; the embedded default is ./sqlite.ts.
-//
-// Client: npm @eventstore/db-client 6.2.1 rather than its successor @kurrent/kurrentdb-client
-// 1.3.1. Both load and type-check under Deno 2.9.6, but the successor reads through a native
-// Rust addon (@kurrent/bridge, one binary per platform) that it loads at import: the apps
-// would need --allow-ffi, which lifts Deno's sandbox altogether, and a glibc/musl-matched
-// binary in every image. This one is plain JavaScript over @grpc/grpc-js, needs only
-// --allow-net and --allow-env, and speaks the same gRPC protocol to KurrentDB 25 servers.
-// Moving on later is mostly renames (EventStoreDBClient → KurrentDBClient, expectedRevision
-// → streamState).
-//
-// Checkpoints live in a stream per subscriber, `$nudges-checkpoint-<id>`, that keeps only its
-// last event (maxCount 1). The `$` keeps them out of $all reads and subscriptions, so they
-// never show up among the domain's events; on a secured server it means the app's user needs
-// write access to system streams (docs/eventstoredb.md).
+/**
+ * The EventStore port over EventStoreDB / KurrentDB (gRPC), for production and CI's
+ * integration tests; the embedded default is ./sqlite.ts.
+ *
+ * Client: npm @eventstore/db-client 6.2.1 rather than its successor @kurrent/kurrentdb-client
+ * 1.3.1. Both load and type-check under Deno 2.9.6, but the successor reads through a native
+ * Rust addon (@kurrent/bridge, one binary per platform) that it loads at import: the apps
+ * would need --allow-ffi, which lifts Deno's sandbox altogether, and a glibc/musl-matched
+ * binary in every image. This one is plain JavaScript over @grpc/grpc-js, needs only
+ * --allow-net and --allow-env, and speaks the same gRPC protocol to KurrentDB 25 servers.
+ * Moving on later is mostly renames (EventStoreDBClient → KurrentDBClient, expectedRevision
+ * → streamState).
+ *
+ * Checkpoints live in a stream per subscriber, `$nudges-checkpoint-<id>`, that keeps only its
+ * last event (maxCount 1). The `$` keeps them out of $all reads and subscriptions, so they
+ * never show up among the domain's events; on a secured server it means the app's user needs
+ * write access to system streams (docs/eventstoredb.md).
+ *
+ * The client and its connection are in esdb_connection.ts.
+ * @module
+ */
 import {
   ANY,
   BACKWARDS,
   END,
-  ErrorType,
-  EventStoreDBClient,
   excludeSystemEvents,
   jsonEvent,
   type ResolvedEvent,
@@ -29,16 +32,16 @@ import {
 } from "@eventstore/db-client";
 import {
   type AppendResult,
+  asRecorded,
+  checkRevision,
   type EventStore,
   type ExpectedRevision,
   type NewEvent,
   type RecordedEvent,
 } from "../../application/ports/event_store.ts";
 import { type Logger, silentLogger } from "../../application/ports/logger.ts";
+import { connect, esdbCalls } from "./esdb_connection.ts";
 import {
-  clientConnectionString,
-  endpointsOf,
-  EventStoreConnectionStringError,
   isSystemEvent,
   toEventData,
   toExpectedRevision,
@@ -48,7 +51,8 @@ import {
   toWrongExpectedRevision,
 } from "./esdb_mapping.ts";
 import { followAll } from "./esdb_subscription.ts";
-import { checkRevision } from "./memory.ts";
+
+export { EventStoreUnavailable } from "./esdb_connection.ts";
 
 export type EsdbOptions = {
   /** Longest wait for one read or write before it fails (default 10 s). */
@@ -58,131 +62,15 @@ export type EsdbOptions = {
   logger?: Logger;
 };
 
-/** EventStoreDB could not be reached or did not answer; says where, never with credentials. */
-export class EventStoreUnavailable extends Error {
-  override name = "EventStoreUnavailable";
-}
-
 const CHECKPOINT_TYPE = "$nudges.checkpoint";
 export const checkpointStream = (subscriberId: string) => `$nudges-checkpoint-${subscriberId}`;
 
-/** A client and how to let it go entirely. */
-type Connection = { client: EventStoreDBClient; release(): Promise<void> };
-
-/**
- * A client for the string; a parse error is told by position and never echoes the string.
- * The client's dispose() cancels its calls but leaves its gRPC channel (the HTTP/2 session
- * and its keepalive timer) open, so the channels it makes are recorded and closed on
- * release. That reaches into the client's createChannel: checked against 6.2.1, pinned.
- */
-const connect = (connectionString: string): Connection => {
-  const text = clientConnectionString(connectionString);
-  let client: EventStoreDBClient;
-  try {
-    client = EventStoreDBClient.connectionString(text);
-  } catch (error) {
-    const { expected, location } = error as { expected?: string; location?: [number, number] };
-    throw new EventStoreConnectionStringError(
-      `EVENTSTORE_CONNECTION_STRING is not valid` +
-        (expected ? ` near character ${location?.[0] ?? "?"}: expected ${expected}` : ""),
-    );
-  }
-  const channels: { close(): void }[] = [];
-  const internals = client as unknown as { createChannel: () => Promise<{ close(): void }> };
-  const createChannel = internals.createChannel;
-  internals.createChannel = async () => {
-    const channel = await createChannel();
-    channels.push(channel);
-    return channel;
-  };
-  return {
-    client,
-    release: async () => {
-      await client.dispose().catch(() => {});
-      for (const channel of channels.splice(0)) {
-        try {
-          channel.close();
-        } catch {
-          // already closed by the client after a failure
-        }
-      }
-    },
-  };
-};
-
-/** Failures of the connection rather than answers of the server: worth a fresh session. */
-const TRANSPORT = new Set<unknown>([
-  ErrorType.UNAVAILABLE,
-  ErrorType.DEADLINE_EXCEEDED,
-  ErrorType.CANCELLED,
-  ErrorType.UNKNOWN,
-  ErrorType.NOT_LEADER,
-  ErrorType.TIMEOUT,
-]);
-const SERVER_ANSWERS = new Set<unknown>(Object.values(ErrorType).filter((t) => !TRANSPORT.has(t)));
-const isServerAnswer = (error: unknown) => SERVER_ANSWERS.has((error as { type?: unknown })?.type);
-
-const message = (error: unknown) => error instanceof Error ? error.message : String(error);
-
 export const esdbEventStore = (connectionString: string, options: EsdbOptions = {}): EventStore => {
   const { timeoutMs = 10_000, recycleIdleMs = 60_000, logger = silentLogger } = options;
-  const endpoints = endpointsOf(connectionString);
-  const closing = new AbortController();
-  let closed = false;
-  const subscriptions = new Set<Promise<void>>();
-  const disposals = new Set<Promise<void>>();
-  const dispose = (connection: Connection) => {
-    const done: Promise<void> = connection.release().finally(() => disposals.delete(done));
-    disposals.add(done);
-  };
-
-  // One client for reads and writes, replaced when it failed at the transport level or sat
-  // idle: either way the next call gets a fresh HTTP/2 session (see esdb_subscription.ts).
-  type Slot = { connection: Connection; inFlight: number; lastUsed: number };
   // Built now, so that a bad connection string stops the app at start.
-  let current: Slot | null = { connection: connect(connectionString), inFlight: 0, lastUsed: 0 };
-  const call = async <T>(what: string, action: (client: EventStoreDBClient) => Promise<T>) => {
-    if (closed) throw new Error(`${what}: the event store is closed`);
-    const idle = current && current.lastUsed > 0 && current.inFlight === 0 &&
-      Date.now() - current.lastUsed > recycleIdleMs;
-    if (current && idle) {
-      dispose(current.connection);
-      current = null;
-    }
-    const slot: Slot = current ??= {
-      connection: connect(connectionString),
-      inFlight: 0,
-      lastUsed: 0,
-    };
-    slot.inFlight++;
-    slot.lastUsed = Date.now();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const work = action(slot.connection.client);
-    work.catch(() => {}); // it may lose the race below; its failure is reported there
-    try {
-      return await Promise.race([
-        work,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new EventStoreUnavailable(`no answer within ${timeoutMs} ms`)),
-            timeoutMs,
-          );
-        }),
-      ]);
-    } catch (error) {
-      if (isServerAnswer(error)) throw error;
-      if (current === slot) current = null; // the next call connects afresh
-      throw new EventStoreUnavailable(
-        `${what} failed at EventStoreDB ${endpoints}: ${message(error)}`,
-        { cause: error },
-      );
-    } finally {
-      clearTimeout(timer);
-      slot.inFlight--;
-      slot.lastUsed = Date.now();
-      if (current !== slot && slot.inFlight === 0) dispose(slot.connection);
-    }
-  };
+  const { call, close: closeCalls } = esdbCalls(connectionString, { timeoutMs, recycleIdleMs });
+  const closing = new AbortController();
+  const subscriptions = new Set<Promise<void>>();
 
   /** Reads a whole (bounded) read into memory. */
   const drain = async (read: StreamingRead<ResolvedEvent>) => {
@@ -237,7 +125,7 @@ export const esdbEventStore = (connectionString: string, options: EsdbOptions = 
     },
 
     async readStream(streamId: string) {
-      return (await readStreamRaw(`read ${streamId}`, streamId)).map(toRecordedEvent);
+      return asRecorded((await readStreamRaw(`read ${streamId}`, streamId)).map(toRecordedEvent));
     },
 
     async readAll({ after = 0, limit = 1000 } = {}) {
@@ -266,7 +154,7 @@ export const esdbEventStore = (connectionString: string, options: EsdbOptions = 
         from = { commit: last, prepare: last };
         skipUpTo = last;
       }
-      return out;
+      return asRecorded(out);
     },
 
     subscribeAll(subscribe) {
@@ -324,10 +212,7 @@ export const esdbEventStore = (connectionString: string, options: EsdbOptions = 
     async close() {
       closing.abort();
       await Promise.all(subscriptions);
-      closed = true;
-      if (current) dispose(current.connection);
-      current = null;
-      await Promise.all(disposals);
+      await closeCalls();
     },
   };
   return store;

@@ -1,14 +1,17 @@
-// Translations between the EventStore port and EventStoreDB/KurrentDB's client types, kept
-// pure so they are tested without a server (tests/adapters/eventstore/esdb_mapping_test.ts).
-//
-// Positions: the port's `position` is one number, EventStoreDB's is a (commit, prepare) pair
-// of byte offsets in its transaction log. Every event appended over gRPC is its own implicit
-// transaction, and for those the server reports commit === prepare === the event's log
-// offset: unique and increasing in $all order. So the port's position is the commit
-// position, and a position n is read back as { commit: n, prepare: n }. It stays below 2^53
-// (8 PiB of log) in practice; a larger one is refused with an error rather than rounded.
-// Events written long ago in explicit TCP-era transactions share a commit position; this
-// adapter does not support them.
+/**
+ * Translations between the EventStore port and EventStoreDB/KurrentDB's client types, kept
+ * pure so they are tested without a server (tests/adapters/eventstore/esdb_mapping_test.ts).
+ *
+ * Positions: the port's `position` is one number, EventStoreDB's is a (commit, prepare) pair
+ * of byte offsets in its transaction log. Every event appended over gRPC is its own implicit
+ * transaction, and for those the server reports commit === prepare === the event's log
+ * offset: unique and increasing in $all order. So the port's position is the commit
+ * position, and a position n is read back as { commit: n, prepare: n }. It stays below 2^53
+ * (8 PiB of log) in practice; a larger one is refused with an error rather than rounded.
+ * Events written long ago in explicit TCP-era transactions share a commit position; this
+ * adapter does not support them.
+ * @module
+ */
 import {
   ANY,
   type AppendExpectedRevision,

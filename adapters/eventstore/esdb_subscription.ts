@@ -1,14 +1,17 @@
-// subscribeAll over EventStoreDB: a catch-up subscription to $all (system events filtered out
-// by the server) from the subscriber's stored checkpoint, that checkpoints after its handler
-// succeeds and, when the connection fails, opens a new one after a backoff and resumes after
-// the last handled event.
-//
-// Each attempt gets a client of its own, thrown away with the attempt: a fresh HTTP/2
-// session, so a session that Deno's node:http2 has half-closed (a GOAWAY it did not report,
-// Deno issue 26907) is never reused. Deno issue 36788 — the process aborting inside nghttp2
-// when a GOAWAY arrives on a long-idle session — cannot be caught from JavaScript; keepalive
-// pings (see clientConnectionString) keep the session from idling, and a process that dies
-// anyway resumes from its checkpoint when restarted. docs/eventstoredb.md has the details.
+/**
+ * subscribeAll over EventStoreDB: a catch-up subscription to $all (system events filtered out
+ * by the server) from the subscriber's stored checkpoint, that checkpoints after its handler
+ * succeeds and, when the connection fails, opens a new one after a backoff and resumes after
+ * the last handled event.
+ *
+ * Each attempt gets a client of its own, thrown away with the attempt: a fresh HTTP/2
+ * session, so a session that Deno's node:http2 has half-closed (a GOAWAY it did not report,
+ * Deno issue 26907) is never reused. Deno issue 36788 — the process aborting inside nghttp2
+ * when a GOAWAY arrives on a long-idle session — cannot be caught from JavaScript; keepalive
+ * pings (see clientConnectionString) keep the session from idling, and a process that dies
+ * anyway resumes from its checkpoint when restarted. docs/eventstoredb.md has the details.
+ * @module
+ */
 import type { ResolvedEvent } from "@eventstore/db-client";
 import type { SubscribeOptions, Subscription } from "../../application/ports/event_store.ts";
 import type { Logger } from "../../application/ports/logger.ts";

@@ -1,27 +1,19 @@
-// In-memory EventStore: for unit tests and throwaway runs. Same contract as the others.
+/**
+ * In-memory EventStore: for unit tests and throwaway runs. Same contract as the others.
+ * @module
+ */
 import {
   type AppendResult,
+  asRecorded,
+  checkRevision,
   type EventStore,
   type ExpectedRevision,
   type NewEvent,
   type RecordedEvent,
-  WrongExpectedRevision,
 } from "../../application/ports/event_store.ts";
 import type { Clock } from "../../application/ports/clock.ts";
 import { systemClock } from "../../application/ports/clock.ts";
 import { pollingSubscription } from "./polling_subscription.ts";
-
-export const checkRevision = (
-  streamId: string,
-  expected: ExpectedRevision,
-  current: number,
-): void => {
-  const ok = expected === "any" ||
-    (expected === "noStream" && current < 0) ||
-    (expected === "exists" && current >= 0) ||
-    expected === current;
-  if (!ok) throw new WrongExpectedRevision(streamId, expected, current < 0 ? "noStream" : current);
-};
 
 // Through JSON, as the durable stores keep it: data that would not survive them fails here too.
 const asStored = <T>(value: T): T => JSON.parse(JSON.stringify(value));
@@ -72,8 +64,9 @@ export const memoryEventStore = (clock: Clock = systemClock): EventStore => {
         return Promise.reject(error);
       }
     },
-    readStream: (streamId) => Promise.resolve([...(streams.get(streamId) ?? [])]),
-    readAll: ({ after = 0, limit = 1000 } = {}) => Promise.resolve(all.slice(after, after + limit)),
+    readStream: (streamId) => Promise.resolve(asRecorded([...(streams.get(streamId) ?? [])])),
+    readAll: ({ after = 0, limit = 1000 } = {}) =>
+      Promise.resolve(asRecorded(all.slice(after, after + limit))),
     readCheckpoint: (id) => Promise.resolve(checkpoints.get(id) ?? 0),
     storeCheckpoint: (id, position) => {
       checkpoints.set(id, position);

@@ -1,6 +1,9 @@
-// subscribeAll for stores that can only be read: page through readAll from the stored
-// checkpoint, and when caught up wait for a local append (or a poll tick, for writers in
-// other processes) before reading again.
+/**
+ * subscribeAll for stores that can only be read: page through readAll from the stored
+ * checkpoint, and when caught up wait for a local append (or a poll tick, for writers in
+ * other processes) before reading again.
+ * @module
+ */
 import type {
   EventStore,
   SubscribeOptions,

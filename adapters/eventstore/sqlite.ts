@@ -1,14 +1,17 @@
-// EventStore over one SQLite file (node:sqlite). WAL lets readers run beside the one
-// writer; BEGIN IMMEDIATE takes the write lock before the revision check, so the check and
-// the insert are one atomic step even when other processes share the file (they wait up to
-// the busy timeout; node:sqlite is synchronous, so that wait holds this process's event loop,
-// which is fine while every write transaction lasts microseconds). synchronous=NORMAL in WAL:
-// a committed append survives a crash of the process; only a power loss or OS crash can
-// drop the last commits, and never corrupts the file. Appends made in the same turn of the
-// event loop share one transaction (sqlite_group_commit.ts), each in a savepoint of its own,
-// in the order they were called; each resolves only once that transaction committed.
-import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import { dirname } from "node:path";
+/**
+ * EventStore over one SQLite file (node:sqlite). WAL lets readers run beside the one
+ * writer; BEGIN IMMEDIATE takes the write lock before the revision check, so the check and
+ * the insert are one atomic step even when other processes share the file (they wait up to
+ * the busy timeout; node:sqlite is synchronous, so that wait holds this process's event loop,
+ * which is fine while every write transaction lasts microseconds). synchronous=NORMAL in WAL:
+ * a committed append survives a crash of the process; only a power loss or OS crash can
+ * drop the last commits, and never corrupts the file. Appends made in the same turn of the
+ * event loop share one transaction (sqlite_group_commit.ts), each in a savepoint of its own,
+ * in the order they were called; each resolves only once that transaction committed.
+ * The file itself (its inspection, schema and settings) is opened by sqlite_file.ts.
+ * @module
+ */
+import type { SQLInputValue, StatementSync } from "node:sqlite";
 import {
   type AppendResult,
   type EventStore,
@@ -17,24 +20,12 @@ import {
   type Subscription,
 } from "../../application/ports/event_store.ts";
 import { type Clock, systemClock } from "../../application/ports/clock.ts";
-import { checkRevision } from "./memory.ts";
+import { asRecorded, checkRevision } from "../../application/ports/event_store.ts";
 import { pollingSubscription } from "./polling_subscription.ts";
 import { groupCommit } from "./sqlite_group_commit.ts";
+import { openEventStoreFile } from "./sqlite_file.ts";
 
-/** "NdgS": marks a SQLite file as a Nudges event store (PRAGMA application_id). */
-export const APPLICATION_ID = 0x4e646753;
-/** The schema this code reads and writes (PRAGMA user_version). */
-export const SCHEMA_VERSION = 1;
-
-const SQLITE_MAGIC = "SQLite format 3\0";
-
-/** The file at `path` exists but is not an event store this code can open; it was left as it was. */
-export class NotAnEventStoreFile extends Error {
-  override name = "NotAnEventStoreFile";
-  constructor(readonly path: string, reason: string) {
-    super(`${path} is not a Nudges event store (${reason}); it was left unchanged`);
-  }
-}
+export { APPLICATION_ID, NotAnEventStoreFile, SCHEMA_VERSION } from "./sqlite_file.ts";
 
 export type SqliteEventStoreOptions = {
   clock?: Clock;
@@ -47,68 +38,6 @@ export type SqliteEventStoreOptions = {
    * append a transaction of its own.
    */
   maxGroup?: number;
-};
-
-const SCHEMA = `
-  CREATE TABLE events (
-    position INTEGER PRIMARY KEY,
-    stream_id TEXT NOT NULL,
-    revision INTEGER NOT NULL,
-    type TEXT NOT NULL,
-    data TEXT NOT NULL,
-    metadata TEXT NOT NULL,
-    recorded_at TEXT NOT NULL,
-    UNIQUE (stream_id, revision)
-  );
-  CREATE TABLE checkpoints (
-    subscriber_id TEXT PRIMARY KEY,
-    position INTEGER NOT NULL
-  ) WITHOUT ROWID;
-  PRAGMA application_id = ${APPLICATION_ID};
-  PRAGMA user_version = ${SCHEMA_VERSION};
-`;
-
-/**
- * What is at `path`, judged from the file's header bytes alone so that a foreign file is
- * never opened by SQLite (which could add -wal/-shm files or roll back a journal in it).
- * Our files get their application id in the creating transaction, before WAL is turned on,
- * so it is always in the main file's header.
- */
-const inspect = (path: string): "absent" | "ours" => {
-  let info: Deno.FileInfo;
-  try {
-    info = Deno.statSync(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return "absent";
-    throw error;
-  }
-  if (!info.isFile) throw new NotAnEventStoreFile(path, "it is not a regular file");
-  // SQLite writes nothing until the first commit: an empty file is one whose creation
-  // was cut short, holding nothing to lose.
-  if (info.size === 0) return "absent";
-  const header = new Uint8Array(100);
-  const file = Deno.openSync(path, { read: true });
-  let read = 0;
-  try {
-    while (read < header.length) {
-      const n = file.readSync(header.subarray(read));
-      if (n === null) break;
-      read += n;
-    }
-  } finally {
-    file.close();
-  }
-  if (read < header.length || new TextDecoder().decode(header.subarray(0, 16)) !== SQLITE_MAGIC) {
-    throw new NotAnEventStoreFile(path, "it is not a SQLite database");
-  }
-  const applicationId = new DataView(header.buffer).getUint32(68);
-  if (applicationId !== APPLICATION_ID) {
-    throw new NotAnEventStoreFile(
-      path,
-      `it is a SQLite database of another application (application_id ${applicationId})`,
-    );
-  }
-  return "ours";
 };
 
 /** An append waiting for its transaction, its events already turned into JSON. */
@@ -158,42 +87,6 @@ const settle = <T>(work: () => T): Promise<T> => {
   }
 };
 
-const pragma = (db: DatabaseSync, name: string): number =>
-  Number((db.prepare(`PRAGMA ${name}`).get() as Record<string, unknown>)[name]);
-
-/** Creates our schema in a new file, or checks the one another process created meanwhile. */
-const initialise = (db: DatabaseSync, path: string) => {
-  db.exec("BEGIN IMMEDIATE");
-  try {
-    const applicationId = pragma(db, "application_id");
-    const tables = Number(
-      (db.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number }).n,
-    );
-    if (applicationId === 0 && tables === 0) db.exec(SCHEMA);
-    else if (applicationId !== APPLICATION_ID) {
-      throw new NotAnEventStoreFile(path, "another program wrote to it while it was being created");
-    }
-    db.exec("COMMIT");
-  } catch (error) {
-    if (db.isTransaction) db.exec("ROLLBACK");
-    throw error;
-  }
-};
-
-const checkSchema = (db: DatabaseSync, path: string) => {
-  const version = pragma(db, "user_version");
-  if (version !== SCHEMA_VERSION) {
-    throw new NotAnEventStoreFile(
-      path,
-      `schema version ${version}; this code reads version ${SCHEMA_VERSION}`,
-    );
-  }
-  const tables = db.prepare(
-    "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('events', 'checkpoints')",
-  ).all();
-  if (tables.length !== 2) throw new NotAnEventStoreFile(path, "its tables are missing");
-};
-
 /**
  * Opens the event store in the SQLite file at `path`, creating the file (and its folder)
  * when absent. Throws NotAnEventStoreFile, without touching the file, when it holds
@@ -207,19 +100,7 @@ export const sqliteEventStore = (
   if (!Number.isInteger(maxGroup) || maxGroup < 1) {
     throw new RangeError(`maxGroup must be a whole number of appends, 1 or more; got ${maxGroup}`);
   }
-  const found = inspect(path);
-  if (found === "absent") Deno.mkdirSync(dirname(path), { recursive: true });
-  const db = new DatabaseSync(path);
-  try {
-    db.exec(`PRAGMA busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
-    if (found === "absent") initialise(db, path);
-    checkSchema(db, path);
-    db.exec("PRAGMA journal_mode = WAL");
-    db.exec("PRAGMA synchronous = NORMAL");
-  } catch (error) {
-    db.close();
-    throw error;
-  }
+  const db = openEventStoreFile(path, busyTimeoutMs);
 
   const statements = {
     head: db.prepare("SELECT max(revision) AS revision FROM events WHERE stream_id = ?"),
@@ -297,9 +178,9 @@ export const sqliteEventStore = (
       }
       return writer.enqueue({ streamId, rows, expected });
     },
-    readStream: (streamId) => afterAppends(() => readStream(streamId).map(toRecorded)),
+    readStream: (streamId) => afterAppends(() => asRecorded(readStream(streamId).map(toRecorded))),
     readAll: ({ after = 0, limit = 1000 } = {}) =>
-      afterAppends(() => readAll(after, limit).map(toRecorded)),
+      afterAppends(() => asRecorded(readAll(after, limit).map(toRecorded))),
     readCheckpoint: (id) =>
       afterAppends(() => {
         const row = statements.readCheckpoint.get(id) as { position: number } | undefined;

@@ -1,12 +1,15 @@
-// Group commit for a node:sqlite connection. A commit costs far more than the writes in it
-// (locking, WAL frames, the commit record), so writes queued in the same turn of the event
-// loop are written together: one BEGIN IMMEDIATE … COMMIT, each write in a SAVEPOINT of its
-// own so that a failing write is undone alone and fails alone. Every write's promise
-// settles only after the COMMIT (or the failure) of its group, so "resolved" still means
-// "durable". node:sqlite is synchronous: nothing can queue while a group is being written,
-// so the group is what queued before the flush, which runs from setImmediate (after the
-// I/O callbacks of the current turn, about a microsecond for a lone write; a zero
-// setTimeout would wait a millisecond or more) or at once when `maxGroup` writes wait.
+/**
+ * Group commit for a node:sqlite connection. A commit costs far more than the writes in it
+ * (locking, WAL frames, the commit record), so writes queued in the same turn of the event
+ * loop are written together: one BEGIN IMMEDIATE … COMMIT, each write in a SAVEPOINT of its
+ * own so that a failing write is undone alone and fails alone. Every write's promise
+ * settles only after the COMMIT (or the failure) of its group, so "resolved" still means
+ * "durable". node:sqlite is synchronous: nothing can queue while a group is being written,
+ * so the group is what queued before the flush, which runs from setImmediate (after the
+ * I/O callbacks of the current turn, about a microsecond for a lone write; a zero
+ * setTimeout would wait a millisecond or more) or at once when `maxGroup` writes wait.
+ * @module
+ */
 import type { DatabaseSync } from "node:sqlite";
 import { clearImmediate, setImmediate } from "node:timers";
 

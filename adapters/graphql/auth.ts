@@ -1,5 +1,8 @@
-// The bearer token check. Both sides are hashed to the same length before a constant-time
-// compare, so neither the token's content nor its length leaks through response timing.
+/**
+ * The bearer token check. Both sides are hashed to the same length before a constant-time
+ * compare, so neither the token's content nor its length leaks through response timing.
+ * @module
+ */
 import { createHash, timingSafeEqual } from "node:crypto";
 
 export type Authentication = "ok" | "missing" | "wrong";

@@ -1,6 +1,9 @@
-// How failures read to API users: domain refusals and conflicts get a code in
-// extensions.code; anything unexpected is logged and masked, so no internal detail (or
-// secret) reaches a client.
+/**
+ * How failures read to API users: domain refusals and conflicts get a code in
+ * extensions.code; anything unexpected is logged and masked, so no internal detail (or
+ * secret) reaches a client.
+ * @module
+ */
 import { GraphQLError } from "graphql";
 import type { z } from "zod";
 import { DomainError, type DomainErrorKind } from "../../domain/decider.ts";

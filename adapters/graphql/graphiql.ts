@@ -1,6 +1,9 @@
-// GraphiQL for a browser that opens /graphql. It loads from a CDN (pinned versions), so it
-// needs the browser to reach unpkg.com; queries go to this same URL, subscriptions to its
-// WebSocket twin. Mutations need the token: add {"Authorization": "Bearer …"} under Headers.
+/**
+ * GraphiQL for a browser that opens /graphql. It loads from a CDN (pinned versions), so it
+ * needs the browser to reach unpkg.com; queries go to this same URL, subscriptions to its
+ * WebSocket twin. Mutations need the token: add {"Authorization": "Bearer …"} under Headers.
+ * @module
+ */
 
 const page = `<!doctype html>
 <html lang="en">

@@ -1,5 +1,8 @@
-// Mutation inputs as zod schemas: the edge's checks on top of GraphQL's types (lengths, id
-// shapes, enum casing), in the domain's terms. The domain then applies its own rules.
+/**
+ * Mutation inputs as zod schemas: the edge's checks on top of GraphQL's types (lengths, id
+ * shapes, enum casing), in the domain's terms. The domain then applies its own rules.
+ * @module
+ */
 import { z } from "zod";
 
 const text = (max: number) => z.string().max(max, `at most ${max} characters`);

@@ -1,7 +1,10 @@
-// Validation rules that refuse operations too deep or too costly to answer, before any
-// resolver runs: aliases and lists let a small query ask for a huge answer. Introspection's
-// own cycles (__Type.fields.type.fields…) are bounded by graphql-js's
-// MaxIntrospectionDepthRule, one of the specified rules, so the cost leaves them out.
+/**
+ * Validation rules that refuse operations too deep or too costly to answer, before any
+ * resolver runs: aliases and lists let a small query ask for a huge answer. Introspection's
+ * own cycles (__Type.fields.type.fields…) are bounded by graphql-js's
+ * MaxIntrospectionDepthRule, one of the specified rules, so the cost leaves them out.
+ * @module
+ */
 import {
   type ASTVisitor,
   type FieldNode,

@@ -1,6 +1,9 @@
-// The onPlanUpdated source stream: the projector's plan notices as an async iterator.
-// Hand-written rather than an async generator, because a generator waiting for the next
-// notice cannot be returned from: a client that unsubscribes would leave it hanging.
+/**
+ * The onPlanUpdated source stream: the projector's plan notices as an async iterator.
+ * Hand-written rather than an async generator, because a generator waiting for the next
+ * notice cannot be returned from: a client that unsubscribes would leave it hanging.
+ * @module
+ */
 import type { PlanWithTiers } from "../../application/projections/fold.ts";
 import type { Projector } from "../../application/projections/projector.ts";
 

@@ -1,8 +1,11 @@
-// What each field of the schema does. Queries read the projector's read model (and the
-// event store for streamEvents); mutations check the token and their input, run the
-// command, wait for the read model to include what they wrote, and return it from there.
-// The catalog (plans, tiers, onPlanUpdated) is public; clients, their subscriptions and
-// payments, and the raw event history (Stripe payloads, emails) need the token.
+/**
+ * What each field of the schema does. Queries read the projector's read model (and the
+ * event store for streamEvents); mutations check the token and their input, run the
+ * command, wait for the read model to include what they wrote, and return it from there.
+ * The catalog (plans, tiers, onPlanUpdated) is public; clients, their subscriptions and
+ * payments, and the raw event history (Stripe payloads, emails) need the token.
+ * @module
+ */
 import type { z } from "zod";
 import type { Clock, NewId } from "../../application/ports/clock.ts";
 import type { EventStore, RecordedEvent } from "../../application/ports/event_store.ts";

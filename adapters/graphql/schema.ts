@@ -1,5 +1,9 @@
-// The product API's GraphQL schema: the public contract (../shared/contract/schema.graphql)
-// plus what the project adds to it (Plan.isDeleted). contract_check.ts guards the rest.
+/**
+ * The product API's GraphQL schema: the public contract its clients are built against, plus
+ * what the project adds to it (Plan.isDeleted). The contract's types and fields are kept as
+ * they are: removing or changing one breaks those clients.
+ * @module
+ */
 import {
   buildSchema,
   type GraphQLFieldResolver,

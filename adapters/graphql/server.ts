@@ -1,7 +1,10 @@
-// The product API's /graphql endpoint: GraphQL over HTTP (graphql-http), GraphQL over
-// WebSocket (graphql-ws), and GraphiQL for a browser. One schema, one set of limits and
-// one error policy for both transports. A wrong token refuses the whole operation, be it
-// a query; no token leaves the public catalog open and the resolvers refuse the rest.
+/**
+ * The product API's /graphql endpoint: GraphQL over HTTP (graphql-http), GraphQL over
+ * WebSocket (graphql-ws), and GraphiQL for a browser. One schema, one set of limits and
+ * one error policy for both transports. A wrong token refuses the whole operation, be it
+ * a query; no token leaves the public catalog open and the resolvers refuse the rest.
+ * @module
+ */
 import { GraphQLError, parse, specifiedRules, validate } from "graphql";
 import { createHandler } from "graphql-http/lib/use/fetch";
 import { makeServer } from "graphql-ws";

@@ -1,7 +1,10 @@
-// GraphQL over WebSocket (the graphql-transport-ws protocol) on Deno's own WebSocket,
-// through graphql-ws's makeServer. Deno 2.9 reports `socket.protocol` as "" even after
-// agreeing on one, so the protocol negotiated here is what makeServer is told; a client
-// that offers no graphql-transport-ws is closed by makeServer with 4406, as the protocol says.
+/**
+ * GraphQL over WebSocket (the graphql-transport-ws protocol) on Deno's own WebSocket,
+ * through graphql-ws's makeServer. Deno 2.9 reports `socket.protocol` as "" even after
+ * agreeing on one, so the protocol negotiated here is what makeServer is told; a client
+ * that offers no graphql-transport-ws is closed by makeServer with 4406, as the protocol says.
+ * @module
+ */
 import { handleProtocols, type Server } from "graphql-ws";
 
 /** What an operation on this socket knows of its connection. */

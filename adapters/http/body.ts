@@ -1,6 +1,9 @@
-// Reading a request body with a size limit: an oversized body is refused as soon as it
-// grows past the limit, whatever its Content-Length claims, so a client cannot make the
-// server buffer more than that.
+/**
+ * Reading a request body with a size limit: an oversized body is refused as soon as it
+ * grows past the limit, whatever its Content-Length claims, so a client cannot make the
+ * server buffer more than that.
+ * @module
+ */
 
 /** The body, or null as soon as it grows past `limit` bytes (the rest is never read). */
 export const readAtMost = async (

@@ -1,5 +1,8 @@
-// The operations endpoints every HTTP app answers: /healthz (the process is alive),
-// /readyz (its store and bus answer) and /metrics (Prometheus text).
+/**
+ * The operations endpoints every HTTP app answers: /healthz (the process is alive),
+ * /readyz (its store and bus answer) and /metrics (Prometheus text).
+ * @module
+ */
 
 /** A named dependency check: resolves when reachable, throws (or resolves false) when not. */
 export type ReadinessCheck = { name: string; check: () => Promise<unknown> };

@@ -1,6 +1,9 @@
-// POST /api/StripeWebhookHandler?code=<WEBHOOKS_API_KEY>: verify a Stripe webhook and
-// make it durable, nothing more; the inbound consumer applies it later. Every refusal
-// happens before anything is written, so a refused request changes nothing.
+/**
+ * POST /api/StripeWebhookHandler?code=<WEBHOOKS_API_KEY>: verify a Stripe webhook and
+ * make it durable, nothing more; the inbound consumer applies it later. Every refusal
+ * happens before anything is written, so a refused request changes nothing.
+ * @module
+ */
 import { createHash, createHmac } from "node:crypto";
 import Stripe from "stripe";
 import type { Clock } from "../../application/ports/clock.ts";

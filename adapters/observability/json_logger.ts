@@ -1,5 +1,8 @@
-// JSON lines on stderr. Secrets never reach a log: values of secret-looking keys and
-// any text that contains a known secret are masked before a line is written.
+/**
+ * JSON lines on stderr. Secrets never reach a log: values of secret-looking keys and
+ * any text that contains a known secret are masked before a line is written.
+ * @module
+ */
 import type { LogFields, Logger } from "../../application/ports/logger.ts";
 
 type Level = "debug" | "info" | "warn" | "error";

@@ -1,6 +1,9 @@
-// Log fields that follow a unit of work (one bus message) through every await, so a line
-// logged anywhere while it is handled carries its correlation id, though the code that
-// logs was handed its logger long before the message arrived.
+/**
+ * Log fields that follow a unit of work (one bus message) through every await, so a line
+ * logged anywhere while it is handled carries its correlation id, though the code that
+ * logs was handed its logger long before the message arrived.
+ * @module
+ */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { LogFields, Logger } from "../../application/ports/logger.ts";
 

@@ -1,4 +1,7 @@
-// A Metrics registry that renders the Prometheus text format (version 0.0.4) for /metrics.
+/**
+ * A Metrics registry that renders the Prometheus text format (version 0.0.4) for /metrics.
+ * @module
+ */
 import type {
   Counter,
   Gauge,

@@ -1,4 +1,7 @@
-// In-memory read-model store: for tests and throwaway runs. Same contract as the SQLite one.
+/**
+ * In-memory read-model store: for tests and throwaway runs. Same contract as the SQLite one.
+ * @module
+ */
 import {
   type Change,
   type Checkpoint,

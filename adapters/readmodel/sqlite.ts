@@ -1,8 +1,11 @@
-// Read-model store in one SQLite file (node:sqlite), one per product API process. The
-// documents of a batch and the checkpoint are written in one transaction, so after a crash
-// the file holds exactly the events up to its checkpoint. The file is disposable: it is
-// rebuilt from the event store when its schema is older than this code's. An exclusive
-// lock keeps a second process from projecting into the same file.
+/**
+ * Read-model store in one SQLite file (node:sqlite), one per product API process. The
+ * documents of a batch and the checkpoint are written in one transaction, so after a crash
+ * the file holds exactly the events up to its checkpoint. The file is disposable: it is
+ * rebuilt from the event store when its schema is older than this code's. An exclusive
+ * lock keeps a second process from projecting into the same file.
+ * @module
+ */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { dirname } from "node:path";
 import {

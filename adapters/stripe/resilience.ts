@@ -1,8 +1,11 @@
-// Transient Stripe faults, handled with cockatiel: each call is retried (3 attempts in all,
-// exponential backoff, at least as long as a 429's Retry-After) inside a circuit breaker
-// that opens after 5 consecutive failed calls and lets one trial call through after a
-// cooldown. Permanent refusals pass straight through. An optional throttle spaces calls
-// out so that a burst of work stays under Stripe's rate limit instead of collecting 429s.
+/**
+ * Transient Stripe faults, handled with cockatiel: each call is retried (3 attempts in all,
+ * exponential backoff, at least as long as a 429's Retry-After) inside a circuit breaker
+ * that opens after 5 consecutive failed calls and lets one trial call through after a
+ * cooldown. Permanent refusals pass straight through. An optional throttle spaces calls
+ * out so that a burst of work stays under Stripe's rate limit instead of collecting 429s.
+ * @module
+ */
 import {
   BrokenCircuitError,
   circuitBreaker,

@@ -1,6 +1,9 @@
-// The StripeGateway on Stripe's own SDK (or on stripe-mock, through STRIPE_API_BASE).
-// On Deno the SDK uses fetch and SubtleCrypto. Its own retries are off: the resilience
-// wrapper owns retrying, and every call carries the caller's idempotency key.
+/**
+ * The StripeGateway on Stripe's own SDK (or on stripe-mock, through STRIPE_API_BASE).
+ * On Deno the SDK uses fetch and SubtleCrypto. Its own retries are off: the resilience
+ * wrapper owns retrying, and every call carries the caller's idempotency key.
+ * @module
+ */
 import Stripe from "stripe";
 import {
   type NewCustomer,

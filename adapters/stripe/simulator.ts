@@ -1,13 +1,18 @@
-// A Stripe stand-in for dev runs and tests: the few Stripe API routes Nudges uses, served
-// over HTTP so that the real stripe SDK talks to it as to Stripe (STRIPE_API_BASE), with
-// Stripe's object shapes, errors, idempotency keys and signed webhooks back. Every event
-// carries `request: { id, idempotency_key }` of the call that caused it, as Stripe's do:
-// that is how Nudges tells its own echoes apart.
+/**
+ * A Stripe stand-in for dev runs and tests: the few Stripe API routes Nudges uses, served
+ * over HTTP so that the real stripe SDK talks to it as to Stripe (STRIPE_API_BASE), with
+ * Stripe's object shapes, errors, idempotency keys and signed webhooks back. Every event
+ * carries `request: { id, idempotency_key }` of the call that caused it, as Stripe's do:
+ * that is how Nudges tells its own echoes apart.
+ * @module
+ */
 import type { Logger } from "../../application/ports/logger.ts";
 import { silentLogger } from "../../application/ports/logger.ts";
 import { ApiError, nowSeconds, randomId, type StripeObject } from "./simulator_objects.ts";
 import { type CompleteCheckoutInput, parseForm } from "./simulator_params.ts";
-import { completeCheckout, type Ctx, findRoute, type Handler } from "./simulator_routes.ts";
+import { completeCheckout } from "./simulator_checkout.ts";
+import type { Ctx, Handler } from "./simulator_handler.ts";
+import { findRoute } from "./simulator_routes.ts";
 import { type Change, openSimulatorStore } from "./simulator_store.ts";
 import {
   type Delivery,

@@ -1,5 +1,8 @@
-// The simulator's Stripe objects: shapes as in Stripe's own fixtures, values as a fresh
-// test-mode object has them; ids as Stripe makes them; errors as Stripe words them.
+/**
+ * The simulator's Stripe objects: shapes as in Stripe's own fixtures, values as a fresh
+ * test-mode object has them; ids as Stripe makes them; errors as Stripe words them.
+ * @module
+ */
 export type StripeObject = { id: string; object: string } & Record<string, unknown>;
 
 export class ApiError extends Error {

@@ -1,5 +1,8 @@
-// Request parameters as the stripe SDK sends them, form-encoded (metadata[k]=v,
-// images[0]=…, expand[]=…), validated with Stripe's words for what is wrong.
+/**
+ * Request parameters as the stripe SDK sends them, form-encoded (metadata[k]=v,
+ * images[0]=…, expand[]=…), validated with Stripe's words for what is wrong.
+ * @module
+ */
 import { z } from "zod";
 import { ApiError } from "./simulator_objects.ts";
 

@@ -1,54 +1,24 @@
-// The Stripe API routes the simulator answers: each handler validates, reads the store
-// and returns what to answer, what to write and which events to send; simulator.ts runs
-// it in one transaction.
+/**
+ * The Stripe API routes the simulator answers: each handler validates, reads the store
+ * and returns what to answer, what to write and which events to send; simulator.ts runs
+ * it in one transaction. Products, prices and customers are here; the Checkout routes are
+ * in simulator_checkout.ts.
+ * @module
+ */
 import type { z } from "zod";
 import {
   ApiError,
   applyParams,
-  newCheckoutSession,
   newCustomer,
   newPrice,
   newProduct,
-  noSuch,
   randomId,
   type StripeObject,
 } from "./simulator_objects.ts";
-import {
-  checkoutSessionParams,
-  completeCheckoutParams,
-  customerParams,
-  parseParams,
-  priceParams,
-  productParams,
-} from "./simulator_params.ts";
-import type { Change, Kind, SimulatorStore } from "./simulator_store.ts";
-
-export type Ctx = {
-  params: Record<string, unknown>;
-  id: string;
-  now: number;
-  store: SimulatorStore;
-};
-export type EventSpec = {
-  type: string;
-  object: StripeObject;
-  previous?: Record<string, unknown>;
-  /** Caused by no API request (a customer paying): `request` is null, as in Stripe's. */
-  automatic?: boolean;
-};
-export type Outcome = { body: unknown; changes?: Change[]; events?: EventSpec[] };
-export type Handler = (ctx: Ctx) => Outcome;
-
-const load = (ctx: Ctx, kind: Kind, id = ctx.id, param?: string): StripeObject =>
-  ctx.store.get<StripeObject>(kind, id) ?? (() => {
-    throw noSuch(kind, id, param);
-  })();
-
-const created = (kind: Kind, object: StripeObject, event = `${kind}.created`): Outcome => ({
-  body: object,
-  changes: [{ kind, id: object.id, value: object }],
-  events: event === "" ? [] : [{ type: event, object }],
-});
+import { customerParams, parseParams, priceParams, productParams } from "./simulator_params.ts";
+import type { Kind } from "./simulator_store.ts";
+import { completeCheckout, createCheckoutSession } from "./simulator_checkout.ts";
+import { created, type Handler, load } from "./simulator_handler.ts";
 
 const update = (kind: Kind, schema: z.ZodType<Record<string, unknown>>): Handler => (ctx) => {
   const params = parseParams(schema, ctx.params);
@@ -146,99 +116,6 @@ const createCustomer: Handler = (ctx) => {
   const customer = newCustomer(randomId("cus_", 14), ctx.now);
   applyParams(customer, parseParams(customerParams.create, ctx.params));
   return created("customer", customer);
-};
-
-const createCheckoutSession: Handler = (ctx) => {
-  const params = parseParams(checkoutSessionParams, ctx.params);
-  const { line_items = [], subscription_data: _, ...fields } = params;
-  if (params.mode !== "setup" && line_items.length === 0) {
-    throw new ApiError(400, "Missing required param: line_items.", {
-      param: "line_items",
-      code: "parameter_missing",
-    });
-  }
-  const items = line_items.map((item, i) => ({
-    price: load(ctx, "price", item.price, `line_items[${i}][price]`),
-    quantity: item.quantity,
-  }));
-  if (params.customer !== undefined) load(ctx, "customer", params.customer, "customer");
-  const session = newCheckoutSession(randomId("cs_test_", 58), ctx.now);
-  applyParams(session, fields);
-  const amount = items.reduce(
-    (sum, { price, quantity }) => sum + Number(price.unit_amount) * quantity,
-    0,
-  );
-  Object.assign(session, {
-    amount_subtotal: amount,
-    amount_total: amount,
-    currency: items[0]?.price.currency ?? null,
-    url: `https://checkout.stripe.com/c/pay/${session.id}`,
-  });
-  return created("checkout.session", session, "");
-};
-
-export const completeCheckout: Handler = (ctx) => {
-  const input = parseParams(completeCheckoutParams, ctx.params);
-  const meta = (o: StripeObject) => o.metadata as Record<string, string>;
-  const prices = ctx.store.list<StripeObject>("price")
-    .filter((p) => meta(p).nudges_price_tier_id === input.priceTierId);
-  const price = prices.findLast((p) => p.active) ?? prices.at(-1);
-  if (price === undefined) {
-    throw new ApiError(
-      404,
-      `No price has metadata.nudges_price_tier_id '${input.priceTierId}': has the price tier reached this Stripe simulator?`,
-      { param: "priceTierId", code: "resource_missing" },
-    );
-  }
-  const planId = input.planId ?? meta(price).nudges_plan_id;
-  if (meta(price).nudges_plan_id !== undefined && planId !== meta(price).nudges_plan_id) {
-    throw new ApiError(
-      400,
-      `Price tier '${input.priceTierId}' belongs to plan '${
-        meta(price).nudges_plan_id
-      }', not '${planId}'.`,
-      { param: "planId" },
-    );
-  }
-  const outcome: Required<Outcome> = { body: null, changes: [], events: [] };
-  let customer = input.stripeCustomerId !== undefined
-    ? load(ctx, "customer", input.stripeCustomerId, "stripeCustomerId")
-    : ctx.store.list<StripeObject>("customer")
-      .findLast((c) => meta(c).nudges_client_id === input.clientId);
-  if (customer === undefined) {
-    // Checkout in subscription mode always makes a customer when it is given none.
-    customer = newCustomer(randomId("cus_", 14), ctx.now);
-    outcome.changes.push({ kind: "customer", id: customer.id, value: customer });
-    outcome.events.push({ type: "customer.created", object: customer, automatic: true });
-  }
-  const session = newCheckoutSession(randomId("cs_test_", 58), ctx.now);
-  Object.assign(session, {
-    mode: "subscription",
-    status: "complete",
-    payment_status: input.paymentStatus ?? "paid",
-    client_reference_id: input.clientId,
-    customer: customer.id,
-    customer_details: {
-      address: null,
-      email: customer.email,
-      name: customer.name,
-      phone: null,
-      tax_exempt: "none",
-      tax_ids: [],
-    },
-    metadata: {
-      ...(planId === undefined ? {} : { nudges_plan_id: planId }),
-      nudges_price_tier_id: input.priceTierId,
-    },
-    amount_subtotal: price.unit_amount,
-    amount_total: price.unit_amount,
-    currency: price.currency,
-    subscription: randomId("sub_", 24),
-  });
-  outcome.body = session;
-  outcome.changes.push({ kind: "checkout.session", id: session.id, value: session });
-  outcome.events.push({ type: "checkout.session.completed", object: session, automatic: true });
-  return outcome;
 };
 
 type Route = { method: string; path: RegExp; handler: Handler; json?: boolean };

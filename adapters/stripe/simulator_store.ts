@@ -1,7 +1,10 @@
-// What the Stripe simulator keeps: its Stripe objects, the answers to idempotent
-// requests and the webhooks still to deliver, as JSON rows in SQLite (node:sqlite), on a
-// file when a path is given (a dev restart continues) or in memory. One request's
-// changes are one transaction, so a crash keeps all of them or none.
+/**
+ * What the Stripe simulator keeps: its Stripe objects, the answers to idempotent
+ * requests and the webhooks still to deliver, as JSON rows in SQLite (node:sqlite), on a
+ * file when a path is given (a dev restart continues) or in memory. One request's
+ * changes are one transaction, so a crash keeps all of them or none.
+ * @module
+ */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";

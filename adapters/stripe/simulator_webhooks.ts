@@ -1,7 +1,10 @@
-// Webhook delivery the way Stripe does it: signed (Stripe-Signature: t=…,v1=HMAC-SHA256 of
-// "t.body"), in the background, at least once, retried with backoff until the endpoint
-// answers 2xx. Pending deliveries are rows of the simulator store, so they outlive a
-// restart.
+/**
+ * Webhook delivery the way Stripe does it: signed (Stripe-Signature: t=…,v1=HMAC-SHA256 of
+ * "t.body"), in the background, at least once, retried with backoff until the endpoint
+ * answers 2xx. Pending deliveries are rows of the simulator store, so they outlive a
+ * restart.
+ * @module
+ */
 import type { Logger } from "../../application/ports/logger.ts";
 import type { SimulatorStore } from "./simulator_store.ts";
 

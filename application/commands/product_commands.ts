@@ -1,13 +1,16 @@
-// The catalog and client commands the product API runs: each one handled by its decider
-// through the command handler. Rules that span two aggregates live here: a price tier
-// needs a plan that exists and is not deleted.
-import { clientDecider, clientStream } from "../../domain/client.ts";
-import { conflict, type Decider, notFound } from "../../domain/decider.ts";
-import { type PlanChanges, planDecider, planStream } from "../../domain/plan.ts";
-import { priceTierDecider, priceTierStream, type PriceTierTerms } from "../../domain/price_tier.ts";
+/**
+ * The catalog and client commands the product API runs, each through its aggregate and
+ * the one command handler. Rules that span two aggregates live here: a price tier needs a
+ * plan that exists and is not deleted.
+ * @module
+ */
+import { conflict, type DomainEvent, notFound } from "../../domain/decider.ts";
+import type { PlanChanges } from "../../domain/plan.ts";
+import type { PriceTierTerms } from "../../domain/price_tier.ts";
 import type { Clock, NewId } from "../ports/clock.ts";
-import { type CommandResult, handleCommand, readState } from "../shared/command_handler.ts";
 import type { Cause, EventStore } from "../ports/event_store.ts";
+import { clients, plans, priceTiers } from "../shared/aggregates.ts";
+import type { Aggregate, CommandResult } from "../shared/command_handler.ts";
 
 export type CommandContext = {
   store: EventStore;
@@ -22,16 +25,15 @@ export type CommandContext = {
 /** What a command wrote: the object's id, its stream revision and the state it produced. */
 export type Written<S> = { id: string } & CommandResult<unknown, S>;
 
-const run = async <C, E extends { type: string; data: unknown }, S>(
+const run = async <C, E extends DomainEvent, S>(
   ctx: CommandContext,
-  decider: Decider<C, E, S>,
+  target: Aggregate<C, E, S>,
   id: string,
-  streamId: string,
   command: C,
   expectedRevision?: number,
 ): Promise<Written<S>> => ({
   id,
-  ...await handleCommand(ctx.store, decider, streamId, command, {
+  ...await target.handle(ctx.store, command, {
     metadata: { correlationId: ctx.requestId, causationId: ctx.requestId, cause: ctx.cause },
     newEventId: ctx.newId,
     expectedRevision,
@@ -43,7 +45,7 @@ export const createPlan = (
   input: { name: string; description: string | null; iconUrl: string | null },
 ) => {
   const planId = ctx.newId();
-  return run(ctx, planDecider, planId, planStream(planId), {
+  return run(ctx, plans, planId, {
     type: "CreatePlan",
     data: { planId, at: ctx.clock(), ...input },
   });
@@ -56,39 +58,36 @@ export const updatePlan = (
     expectedVersion?: number;
   },
 ) =>
-  run(ctx, planDecider, planId, planStream(planId), {
+  run(ctx, plans, planId, {
     type: "UpdatePlan",
     data: { planId, at: ctx.clock(), ...changes },
   }, expectedVersion);
 
 export const deletePlan = (ctx: CommandContext, planId: string) =>
-  run(ctx, planDecider, planId, planStream(planId), {
-    type: "DeletePlan",
-    data: { planId, at: ctx.clock() },
-  });
+  run(ctx, plans, planId, { type: "DeletePlan", data: { planId, at: ctx.clock() } });
 
 export const createPriceTier = async (ctx: CommandContext, terms: PriceTierTerms) => {
-  const { state: plan } = await readState(ctx.store, planDecider, planStream(terms.planId));
+  const { state: plan } = await plans.read(ctx.store, terms.planId);
   if (plan === null) throw notFound("PlanNotFound", `no plan ${terms.planId}`);
   if (plan.deleted) {
     throw conflict("PlanDeleted", `plan ${terms.planId} is deleted; it takes no new price tiers`);
   }
   const priceTierId = ctx.newId();
-  return run(ctx, priceTierDecider, priceTierId, priceTierStream(priceTierId), {
+  return run(ctx, priceTiers, priceTierId, {
     type: "CreatePriceTier",
     data: { priceTierId, at: ctx.clock(), ...terms },
   });
 };
 
 export const deletePriceTier = (ctx: CommandContext, priceTierId: string) =>
-  run(ctx, priceTierDecider, priceTierId, priceTierStream(priceTierId), {
+  run(ctx, priceTiers, priceTierId, {
     type: "DeletePriceTier",
     data: { priceTierId, at: ctx.clock() },
   });
 
 export const createClient = (ctx: CommandContext, input: { name: string; email: string }) => {
   const clientId = ctx.newId();
-  return run(ctx, clientDecider, clientId, clientStream(clientId), {
+  return run(ctx, clients, clientId, {
     type: "CreateClient",
     data: { clientId, at: ctx.clock(), ...input },
   });

@@ -1,22 +1,20 @@
-// Stripe products and prices → plans and price tiers. An object that carries Nudges
-// metadata is Nudges' own twin: it is linked, never copied. One without (made in the
-// Dashboard) is imported under an id derived from its Stripe id, so however often and
-// in whatever order its events come, it is imported once.
+/**
+ * Stripe products and prices → plans and price tiers. An object that carries Nudges
+ * metadata is Nudges' own twin: it is linked, never copied. One without (made in the
+ * Dashboard) is imported under an id derived from its Stripe id, so however often and
+ * in whatever order its events come, it is imported once.
+ * @module
+ */
 import { PermanentFailure } from "../ports/bus.ts";
-import { nameBasedId } from "../shared/ids.ts";
-import { readState } from "../shared/command_handler.ts";
 import type { EventStore } from "../ports/event_store.ts";
-import { applyOnce, type InboundContext } from "./once.ts";
+import { plans, priceTiers } from "../shared/aggregates.ts";
+import { nameBasedId } from "../shared/ids.ts";
+import { applyOnce, type InboundContext } from "./context.ts";
 import { markParkedPriceApplied, parkedPrices, parkPrice } from "./parked_prices.ts";
 import { StripePrice, type StripeProduct } from "./stripe_objects.ts";
 import { recordedPlanOfProduct, recordProductOwner } from "./owners.ts";
-import { planDecider, type PlanFields, planStream } from "../../domain/plan.ts";
-import {
-  priceTierDecider,
-  priceTierStream,
-  STRIPE_MAX_YEARS,
-  validTerms,
-} from "../../domain/price_tier.ts";
+import type { PlanFields } from "../../domain/plan.ts";
+import { STRIPE_MAX_YEARS, validTerms } from "../../domain/price_tier.ts";
 
 const importedPlanId = (stripeProductId: string) => nameBasedId("plan", stripeProductId);
 const importedTierId = (stripePriceId: string) => nameBasedId("priceTier", stripePriceId);
@@ -35,8 +33,8 @@ const planOwningProduct = async (
 ): Promise<string | null> => {
   const recorded = await recordedPlanOfProduct(store, stripeProductId);
   if (recorded !== null) return recorded;
-  const imported = await importedPlanId(stripeProductId);
-  return (await store.readStream(planStream(imported))).length > 0 ? imported : null;
+  const imported = importedPlanId(stripeProductId);
+  return (await plans.read(store, imported)).state !== null ? imported : null;
 };
 
 /**
@@ -69,9 +67,8 @@ const applyProductChange = async (
   { fromNudges }: { fromNudges: boolean },
 ): Promise<void> => {
   const linkedPlanId = product.metadata.nudges_plan_id;
-  const planId = linkedPlanId ?? await importedPlanId(product.id);
-  const stream = planStream(planId);
-  const { state: plan } = await readState(ctx.store, planDecider, stream);
+  const planId = linkedPlanId ?? importedPlanId(product.id);
+  const { state: plan } = await plans.read(ctx.store, planId);
   const at = ctx.clock();
   const change = { stripeEventId: ctx.stripeEventId, stripeEventCreated: ctx.created };
 
@@ -88,7 +85,7 @@ const applyProductChange = async (
     }
     if (ctx.stripeEventType !== "product.deleted") {
       const link = { planId, at, stripeProductId: product.id };
-      await applyOnce(ctx, planDecider, stream, { type: "LinkStripeProduct", data: link }, "link");
+      await applyOnce(ctx, plans, { type: "LinkStripeProduct", data: link }, "link");
       await recordProductOwner(ctx, product.id, planId);
     }
   }
@@ -101,20 +98,14 @@ const applyProductChange = async (
   // was then, a deleted one too: its last state.
   if (plan === null) {
     const data = { planId, at, ...change, ...productFields(product), stripeProductId: product.id };
-    await applyOnce(ctx, planDecider, stream, { type: "ImportStripeProduct", data }, "import");
+    await applyOnce(ctx, plans, { type: "ImportStripeProduct", data }, "import");
   } else {
     const data = { planId, at, ...change, ...productFields(product) };
-    await applyOnce(ctx, planDecider, stream, { type: "ApplyStripeProductChange", data }, "change");
+    await applyOnce(ctx, plans, { type: "ApplyStripeProductChange", data }, "change");
   }
   if (ctx.stripeEventType === "product.deleted") {
     const data = { planId, at, ...change };
-    await applyOnce(
-      ctx,
-      planDecider,
-      stream,
-      { type: "ApplyStripeProductDeletion", data },
-      "delete",
-    );
+    await applyOnce(ctx, plans, { type: "ApplyStripeProductDeletion", data }, "delete");
   }
 };
 
@@ -124,9 +115,8 @@ export const applyPriceEvent = async (
   { fromNudges }: { fromNudges: boolean },
 ): Promise<void> => {
   const linkedTierId = price.metadata.nudges_price_tier_id;
-  const priceTierId = linkedTierId ?? await importedTierId(price.id);
-  const stream = priceTierStream(priceTierId);
-  const { state: tier } = await readState(ctx.store, priceTierDecider, stream);
+  const priceTierId = linkedTierId ?? importedTierId(price.id);
+  const { state: tier } = await priceTiers.read(ctx.store, priceTierId);
   const at = ctx.clock();
   const change = { stripeEventId: ctx.stripeEventId, stripeEventCreated: ctx.created };
 
@@ -143,13 +133,7 @@ export const applyPriceEvent = async (
     }
     if (ctx.stripeEventType !== "price.deleted") {
       const link = { priceTierId, at, stripePriceId: price.id };
-      await applyOnce(
-        ctx,
-        priceTierDecider,
-        stream,
-        { type: "LinkStripePrice", data: link },
-        "link",
-      );
+      await applyOnce(ctx, priceTiers, { type: "LinkStripePrice", data: link }, "link");
     }
   }
   if (fromNudges) return;
@@ -174,13 +158,10 @@ export const applyPriceEvent = async (
       return;
     }
     const data = { priceTierId, at, ...change, ...terms, planId, stripePriceId: price.id };
-    await applyOnce(
-      ctx,
-      priceTierDecider,
-      stream,
-      { type: "ImportStripePrice", data: { ...data, isActive: price.active } },
-      "import",
-    );
+    await applyOnce(ctx, priceTiers, {
+      type: "ImportStripePrice",
+      data: { ...data, isActive: price.active },
+    }, "import");
   } else {
     const data = {
       priceTierId,
@@ -190,23 +171,11 @@ export const applyPriceEvent = async (
       name: price.nickname ?? null,
       ...(price.unit_amount == null ? {} : { unitAmount: price.unit_amount }),
     };
-    await applyOnce(
-      ctx,
-      priceTierDecider,
-      stream,
-      { type: "ApplyStripePriceChange", data },
-      "change",
-    );
+    await applyOnce(ctx, priceTiers, { type: "ApplyStripePriceChange", data }, "change");
   }
   if (ctx.stripeEventType === "price.deleted") {
     const data = { priceTierId, at, ...change };
-    await applyOnce(
-      ctx,
-      priceTierDecider,
-      stream,
-      { type: "ApplyStripePriceDeletion", data },
-      "delete",
-    );
+    await applyOnce(ctx, priceTiers, { type: "ApplyStripePriceDeletion", data }, "delete");
   }
 };
 

@@ -1,16 +1,15 @@
-// Stripe Checkout Sessions → a payment confirmation and a plan subscription, both under
-// ids derived from the session id, so a session is recorded once whichever of its events
-// comes first. A session paid by a delayed method (bank debit) completes unpaid, with a
-// pending subscription; its async_payment_succeeded or _failed event settles it later.
+/**
+ * Stripe Checkout Sessions → a payment confirmation and a plan subscription, both under
+ * ids derived from the session id, so a session is recorded once whichever of its events
+ * comes first. A session paid by a delayed method (bank debit) completes unpaid, with a
+ * pending subscription; its async_payment_succeeded or _failed event settles it later.
+ * @module
+ */
+import { paymentConfirmations, planSubscriptions } from "../shared/aggregates.ts";
 import { nameBasedId } from "../shared/ids.ts";
+import { applyOnce, type InboundContext } from "./context.ts";
 import { clientOfCustomer } from "./customers.ts";
-import { applyOnce, type InboundContext } from "./once.ts";
 import type { CheckoutSession } from "./stripe_objects.ts";
-import {
-  paymentConfirmationDecider,
-  paymentConfirmationStream,
-} from "../../domain/payment_confirmation.ts";
-import { planSubscriptionDecider, planSubscriptionStream } from "../../domain/plan_subscription.ts";
 
 export const applyCheckoutSession = async (
   ctx: InboundContext,
@@ -27,8 +26,7 @@ export const applyCheckoutSession = async (
   // Records the payment, or changes its status when this event is newer.
   await applyOnce(
     ctx,
-    paymentConfirmationDecider,
-    paymentConfirmationStream(paymentConfirmationId),
+    paymentConfirmations,
     {
       type: "RecordCheckoutPayment",
       data: {
@@ -47,9 +45,8 @@ export const applyCheckoutSession = async (
     },
     "payment",
   );
-  const stream = planSubscriptionStream(planSubscriptionId);
   // Any of the session's events may come first: each carries the whole session.
-  await applyOnce(ctx, planSubscriptionDecider, stream, {
+  await applyOnce(ctx, planSubscriptions, {
     type: "StartPlanSubscription",
     data: {
       planSubscriptionId,
@@ -64,12 +61,12 @@ export const applyCheckoutSession = async (
     },
   }, "start");
   if (ctx.stripeEventType === "checkout.session.async_payment_succeeded") {
-    await applyOnce(ctx, planSubscriptionDecider, stream, {
+    await applyOnce(ctx, planSubscriptions, {
       type: "ActivatePlanSubscription",
       data: { planSubscriptionId, at },
     }, "activate");
   } else if (ctx.stripeEventType === "checkout.session.async_payment_failed") {
-    await applyOnce(ctx, planSubscriptionDecider, stream, {
+    await applyOnce(ctx, planSubscriptions, {
       type: "CancelPlanSubscription",
       data: { planSubscriptionId, at },
     }, "cancel");

@@ -1,25 +1,30 @@
-// Inbound: Stripe → Nudges. The webhook endpoint records each verified Stripe event of a
-// handled type in its own stream (application/stripe_webhook_record.ts); the outbox puts
-// it on the bus; `inboundHandler` turns the bus message into domain commands
-// (application/stripe_event_handlers.ts), once per Stripe event.
+/**
+ * Inbound: Stripe → Nudges. The webhook endpoint records each verified Stripe event of a
+ * handled type in its own stream (webhook_record.ts); the outbox puts it on the bus;
+ * `inboundHandler` turns the bus message into domain commands (handlers.ts), once per
+ * Stripe event.
+ * @module
+ */
 import { DomainError } from "../../domain/decider.ts";
 import { type Bus, type Consumer, type MessageHandler, PermanentFailure } from "../ports/bus.ts";
-import { type Clock } from "../ports/clock.ts";
-import { nameBasedId } from "../shared/ids.ts";
+import type { Clock } from "../ports/clock.ts";
 import { type EventStore, WrongExpectedRevision } from "../ports/event_store.ts";
-import type { InboundContext } from "./once.ts";
+import { type Logger, silentLogger } from "../ports/logger.ts";
+import { nameBasedId } from "../shared/ids.ts";
 import {
   HEADERS,
   parseMessage,
   StripeWebhookReceivedEvent,
   TOPICS,
 } from "../shared/integration_events.ts";
-import { type Logger, silentLogger } from "../ports/logger.ts";
+import {
+  isHandledStripeEventType,
+  STRIPE_WEBHOOK_APPLIED,
+  type StripeEventRecord,
+  stripeEventStream,
+} from "../shared/stripe_events.ts";
+import type { InboundContext } from "./context.ts";
 import { STRIPE_EVENT_HANDLERS } from "./handlers.ts";
-import { stripeEventStream } from "./webhook_record.ts";
-
-/** Recorded by the consumer once the event's commands ran; internal, never published. */
-export const STRIPE_WEBHOOK_APPLIED = "StripeWebhookApplied";
 
 export type InboundDeps = { store: EventStore; clock: Clock; logger?: Logger };
 
@@ -41,14 +46,13 @@ async (message) => {
   const { eventId, data } = parseMessage(message, StripeWebhookReceivedEvent);
   const { stripeEventId, stripeEventType, created, event } = data;
   const log = logger.with({ stripeEventId, stripeEventType });
-  const handler = STRIPE_EVENT_HANDLERS.get(stripeEventType);
-  if (handler === undefined) {
+  if (!isHandledStripeEventType(stripeEventType)) {
     // Recorded while Nudges handled the type (an older version): nothing applies it now.
     log.warn("Stripe event of a type Nudges does not handle, skipped");
     return;
   }
   const record = stripeEventStream(stripeEventId);
-  const recorded = await store.readStream(record);
+  const recorded = await store.readStream<StripeEventRecord>(record);
   if (recorded.some((e) => e.type === STRIPE_WEBHOOK_APPLIED)) {
     log.debug("Stripe event applied before, skipped");
     return;
@@ -65,17 +69,19 @@ async (message) => {
     metadata: { correlationId, causationId: eventId, cause },
   };
   try {
-    await handler(ctx);
+    await STRIPE_EVENT_HANDLERS[stripeEventType](ctx);
   } catch (error) {
     throw asBusFailure(error);
   }
   const appliedId = nameBasedId("stripeEffect", `${stripeEventId}|applied`);
   try {
+    // Not through the command handler: a marker with no rule but "not twice", which the
+    // expected revision (the one read above) enforces.
     await store.append(record, [{
       type: STRIPE_WEBHOOK_APPLIED,
       data: { stripeEventId, appliedAt: clock() },
       metadata: { ...ctx.metadata, eventId: appliedId },
-    }], recorded.length === 0 ? "noStream" : recorded.length - 1);
+    }], recorded.at(-1)?.revision ?? "noStream");
   } catch (error) {
     // Another delivery of the same event marked it first: the effects are done either way.
     if (!(error instanceof WrongExpectedRevision)) throw error;

@@ -1,14 +1,17 @@
-// Stripe customers → which client each belongs to. Nudges makes a client's customer with
-// metadata.nudges_client_id (application/outbound.ts links the client right after); its
-// customer.created webhook records that owner under the customer's id, so a checkout
-// session that names only its customer finds the client in one read.
+/**
+ * Stripe customers → which client each belongs to. Nudges makes a client's customer with
+ * metadata.nudges_client_id (application/outbound/clients.ts links the client right
+ * after); its customer.created webhook records that owner under the customer's id, so a
+ * checkout session that names only its customer finds the client in one read.
+ * @module
+ */
+import type { ClientEvent } from "../../domain/client.ts";
 import { PermanentFailure } from "../ports/bus.ts";
-import { readState } from "../shared/command_handler.ts";
 import type { EventStore } from "../ports/event_store.ts";
-import type { InboundContext } from "./once.ts";
-import type { StripeCustomer } from "./stripe_objects.ts";
+import { clients } from "../shared/aggregates.ts";
+import type { InboundContext } from "./context.ts";
 import { recordCustomerOwner, recordedClientOfCustomer } from "./owners.ts";
-import { clientDecider, clientStream } from "../../domain/client.ts";
+import type { StripeCustomer } from "./stripe_objects.ts";
 
 export const applyCustomerCreated = async (
   ctx: InboundContext,
@@ -18,7 +21,7 @@ export const applyCustomerCreated = async (
   // A customer made in the Dashboard (or by a checkout) belongs to no client: Nudges
   // does not import customers.
   if (clientId === undefined) return;
-  const { state: client } = await readState(ctx.store, clientDecider, clientStream(clientId));
+  const { state: client } = await clients.read(ctx.store, clientId);
   if (client === null) {
     throw new PermanentFailure(
       `Stripe customer ${customer.id} names client ${clientId} in metadata.nudges_client_id, but there is no such client`,
@@ -43,11 +46,13 @@ export const clientOfCustomer = async (
   // without it come here.
   let found: string | null = null;
   for (let after = 0;;) {
-    const page = await store.readAll({ after, limit: PAGE });
+    // Every stream's events come by; only the clients' links are looked at.
+    const page = await store.readAll<ClientEvent>({ after, limit: PAGE });
     for (const event of page) {
-      const data = event.data as { clientId?: string; stripeCustomerId?: string };
-      if (event.type === "StripeCustomerLinked" && data.stripeCustomerId === stripeCustomerId) {
-        found = data.clientId ?? found;
+      if (
+        event.type === "StripeCustomerLinked" && event.data.stripeCustomerId === stripeCustomerId
+      ) {
+        found = event.data.clientId;
       }
     }
     if (page.length < PAGE) return found;

@@ -1,13 +1,17 @@
-// What the inbound consumer does with each Stripe event type: the one list of handled
-// types. The endpoint records exactly these types, so no type is recorded that the
-// consumer would not apply.
+/**
+ * What the inbound consumer does with each Stripe event type. The table has exactly the
+ * types of HANDLED_STRIPE_EVENT_TYPES (the compiler checks it), which the endpoint
+ * records: no type is recorded that the consumer would not apply.
+ * @module
+ */
 import { z } from "zod";
 import { PermanentFailure } from "../ports/bus.ts";
+import { isNudgesIdempotencyKey } from "../ports/stripe_gateway.ts";
+import type { HandledStripeEventType } from "../shared/stripe_events.ts";
 import { applyPriceEvent, applyProductEvent } from "./catalog.ts";
 import { applyCheckoutSession } from "./checkout.ts";
+import type { InboundContext } from "./context.ts";
 import { applyCustomerCreated } from "./customers.ts";
-import type { InboundContext } from "./once.ts";
-import { isNudgesIdempotencyKey } from "../ports/stripe_gateway.ts";
 import { CheckoutSession, StripeCustomer, StripePrice, StripeProduct } from "./stripe_objects.ts";
 
 /** Applies one Stripe event (ctx.event) through domain commands. */
@@ -42,19 +46,15 @@ const checkoutSession: StripeEventHandler = (ctx) =>
 const customerCreated: StripeEventHandler = (ctx) =>
   applyCustomerCreated(ctx, objectOf(StripeCustomer, ctx));
 
-export const STRIPE_EVENT_HANDLERS: ReadonlyMap<string, StripeEventHandler> = new Map([
-  ["product.created", product],
-  ["product.updated", product],
-  ["product.deleted", product],
-  ["price.created", price],
-  ["price.updated", price],
-  ["price.deleted", price],
-  ["customer.created", customerCreated],
-  ["checkout.session.completed", checkoutSession],
-  ["checkout.session.async_payment_succeeded", checkoutSession],
-  ["checkout.session.async_payment_failed", checkoutSession],
-]);
-
-export const HANDLED_STRIPE_EVENT_TYPES: ReadonlySet<string> = new Set(
-  STRIPE_EVENT_HANDLERS.keys(),
-);
+export const STRIPE_EVENT_HANDLERS: Readonly<Record<HandledStripeEventType, StripeEventHandler>> = {
+  "product.created": product,
+  "product.updated": product,
+  "product.deleted": product,
+  "price.created": price,
+  "price.updated": price,
+  "price.deleted": price,
+  "customer.created": customerCreated,
+  "checkout.session.completed": checkoutSession,
+  "checkout.session.async_payment_succeeded": checkoutSession,
+  "checkout.session.async_payment_failed": checkoutSession,
+};

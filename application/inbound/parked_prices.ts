@@ -1,15 +1,19 @@
-// A Dashboard price whose product no plan owns yet. It cannot wait on the bus: the
-// product's event may be behind it in the same partition, so retrying it in place only
-// ends in the dead-letter topic. It is parked instead, in a stream per product, and its
-// message is done; whoever makes a plan own the product applies what is parked there.
-// Both sides write first and read second (the price handler parks, then looks for the
-// owner; the product handler records the owner, then reads what is parked), so with a
-// linearizable store at least one of them sees the other and the price is not left
-// behind. Applying twice is harmless: each parked price applies under ids derived from
-// its own Stripe event id.
+/**
+ * A Dashboard price whose product no plan owns yet. It cannot wait on the bus: the
+ * product's event may be behind it in the same partition, so retrying it in place only
+ * ends in the dead-letter topic. It is parked instead, in a stream per product, and its
+ * message is done; whoever makes a plan own the product applies what is parked there.
+ * Both sides write first and read second (the price handler parks, then looks for the
+ * owner; the product handler records the owner, then reads what is parked), so with a
+ * linearizable store at least one of them sees the other and the price is not left
+ * behind. Applying twice is harmless: each parked price applies under ids derived from
+ * its own Stripe event id.
+ * @module
+ */
 import { type Decider, unreachable } from "../../domain/decider.ts";
 import type { EventStore } from "../ports/event_store.ts";
-import { applyOnce, type InboundContext } from "./once.ts";
+import { aggregate } from "../shared/command_handler.ts";
+import { applyOnce, type InboundContext } from "./context.ts";
 
 export const PRICE_PARKED = "StripePriceParked";
 export const PARKED_PRICE_APPLIED = "StripeParkedPriceApplied";
@@ -36,7 +40,7 @@ type PendingEvent =
 type PendingState = { parked: ReadonlySet<string>; applied: ReadonlySet<string> };
 
 const pendingDecider: Decider<PendingCommand, PendingEvent, PendingState> = {
-  initialState: { parked: new Set(), applied: new Set() },
+  initialState: () => ({ parked: new Set(), applied: new Set() }),
   decide: (command, state) => {
     switch (command.type) {
       case "ParkPrice":
@@ -63,9 +67,15 @@ const pendingDecider: Decider<PendingCommand, PendingEvent, PendingState> = {
   },
 };
 
+const pendingPrices = aggregate(
+  pendingDecider,
+  productPendingStream,
+  (command) => command.data.stripeProductId,
+);
+
 /** Parks the price event of `ctx` until a plan owns its product. */
-export const parkPrice = (ctx: InboundContext, stripeProductId: string): Promise<void> =>
-  applyOnce(ctx, pendingDecider, productPendingStream(stripeProductId), {
+export const parkPrice = async (ctx: InboundContext, stripeProductId: string): Promise<void> => {
+  await applyOnce(ctx, pendingPrices, {
     type: "ParkPrice",
     data: {
       stripeProductId,
@@ -75,6 +85,7 @@ export const parkPrice = (ctx: InboundContext, stripeProductId: string): Promise
       event: ctx.event,
     },
   }, "park");
+};
 
 /**
  * The price events parked for a product and not applied yet, oldest first, each as the
@@ -85,27 +96,22 @@ export const parkedPrices = async (
   { store, clock }: { store: EventStore; clock: InboundContext["clock"] },
   stripeProductId: string,
 ): Promise<InboundContext[]> => {
-  const recorded = await store.readStream(productPendingStream(stripeProductId));
-  const applied = new Set(
-    recorded.filter((e) => e.type === PARKED_PRICE_APPLIED).map((e) =>
-      (e.data as Applied).stripeEventId
-    ),
-  );
-  return recorded
-    .filter((e) => e.type === PRICE_PARKED && !applied.has((e.data as Parked).stripeEventId))
-    .map((e) => {
-      const { stripeEventId, stripeEventType, created, event } = e.data as Parked;
-      const { eventId: _, ...metadata } = e.metadata;
-      return { store, clock, stripeEventId, stripeEventType, created, event, metadata };
-    });
+  const { state, recorded } = await pendingPrices.read(store, stripeProductId);
+  return recorded.flatMap((e) => {
+    if (e.type !== PRICE_PARKED || state.applied.has(e.data.stripeEventId)) return [];
+    const { stripeEventId, stripeEventType, created, event } = e.data;
+    const { eventId: _, ...metadata } = e.metadata;
+    return [{ store, clock, stripeEventId, stripeEventType, created, event, metadata }];
+  });
 };
 
 /** The parked price event of `parked` has been applied: later product events skip it. */
-export const markParkedPriceApplied = (
+export const markParkedPriceApplied = async (
   parked: InboundContext,
   stripeProductId: string,
-): Promise<void> =>
-  applyOnce(parked, pendingDecider, productPendingStream(stripeProductId), {
+): Promise<void> => {
+  await applyOnce(parked, pendingPrices, {
     type: "MarkParkedPriceApplied",
     data: { stripeProductId, stripeEventId: parked.stripeEventId },
   }, "applied");
+};

@@ -1,5 +1,8 @@
-// The Stripe objects as the inbound consumer reads them: only the fields Nudges uses,
-// everything else passed through untouched (Stripe adds fields without notice).
+/**
+ * The Stripe objects as the inbound consumer reads them: only the fields Nudges uses,
+ * everything else passed through untouched (Stripe adds fields without notice).
+ * @module
+ */
 import { z } from "zod";
 
 const stripeId = z.string().min(1);

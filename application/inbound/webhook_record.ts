@@ -1,23 +1,18 @@
-// What the webhook endpoint does with a verified Stripe event: record it, in a stream of
-// its own, before Stripe gets its 200. The outbox then puts it on the bus for the inbound
-// consumer (application/inbound.ts). Nothing else happens in the request.
+/**
+ * What the webhook endpoint does with a verified Stripe event: record it, in a stream of
+ * its own, before Stripe gets its 200. The outbox then puts it on the bus for the inbound
+ * consumer (application/inbound/consumer.ts). Nothing else happens in the request, and
+ * nothing of the inbound logic is loaded for it.
+ * @module
+ */
 import { z } from "zod";
 import { type EventStore, WrongExpectedRevision } from "../ports/event_store.ts";
-import { HANDLED_STRIPE_EVENT_TYPES } from "./handlers.ts";
-
-/** The stream of one Stripe event: what was received, then that it was applied. */
-export const stripeEventStream = (stripeEventId: string): string => `stripeEvent-${stripeEventId}`;
-/** Recorded by the endpoint; the outbox publishes it on TOPICS.stripeEvents keyed by objectId. */
-export const STRIPE_WEBHOOK_RECEIVED = "StripeWebhookReceived";
-
-export type StripeWebhookReceived = {
-  stripeEventId: string;
-  stripeEventType: string;
-  created: number;
-  /** The Stripe object's id: the bus key, so one object's events stay in order. */
-  objectId: string;
-  event: Record<string, unknown>;
-};
+import {
+  isHandledStripeEventType,
+  STRIPE_WEBHOOK_RECEIVED,
+  stripeEventStream,
+  type StripeWebhookReceived,
+} from "../shared/stripe_events.ts";
 
 /** The part of a Stripe event Nudges relies on before it records the event. */
 const StripeEvent = z.looseObject({
@@ -35,14 +30,13 @@ export class InvalidStripeEvent extends Error {
  * Makes a verified Stripe event durable: "ignored" for types Nudges does not handle,
  * "duplicate" when this event id was recorded before. Throws InvalidStripeEvent when
  * the event lacks what Nudges needs, and the store's error when it could not write.
- * The stream is written with expected revision noStream: that is the dedupe.
  */
 export const recordStripeWebhook = async (
   store: EventStore,
   event: unknown,
 ): Promise<"recorded" | "duplicate" | "ignored"> => {
   const type = (event as { type?: unknown } | null)?.type;
-  if (typeof type === "string" && !HANDLED_STRIPE_EVENT_TYPES.has(type)) return "ignored";
+  if (typeof type === "string" && !isHandledStripeEventType(type)) return "ignored";
   const parsed = StripeEvent.safeParse(event);
   if (!parsed.success) {
     throw new InvalidStripeEvent(
@@ -60,6 +54,8 @@ export const recordStripeWebhook = async (
     event: event as Record<string, unknown>,
   };
   try {
+    // Not through the command handler: no decider is needed when "a stream that does not
+    // exist yet" is the whole rule, and noStream is that rule, enforced by the store.
     await store.append(stripeEventStream(id), [{
       type: STRIPE_WEBHOOK_RECEIVED,
       data: received,

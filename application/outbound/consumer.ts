@@ -1,10 +1,14 @@
-// Running outbound sync on the bus: consumers of the plan, price tier and client topics
-// that pause while Stripe's circuit breaker is open, so an outage dead-letters nothing.
+/**
+ * Running outbound sync on the bus: consumers of the plan, price tier and client topics
+ * that pause while Stripe's circuit breaker is open, so an outage dead-letters nothing.
+ * @module
+ */
 import type { Bus, Consumer, MessageHandler } from "../ports/bus.ts";
+import { type StripeCircuit, StripeUnavailableError } from "../ports/stripe_gateway.ts";
 import { TOPICS } from "../shared/integration_events.ts";
 import { sleep } from "../shared/sleep.ts";
-import { NotInStripeYet, type OutboundDeps, outboundHandler } from "./handler.ts";
-import { type StripeCircuit, StripeUnavailableError } from "../ports/stripe_gateway.ts";
+import { outboundHandler } from "./handler.ts";
+import { NotInStripeYet, type OutboundDeps } from "./stripe_call.ts";
 
 export const OUTBOUND_TOPICS = [TOPICS.plans, TOPICS.priceTiers, TOPICS.clients] as const;
 

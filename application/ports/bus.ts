@@ -1,7 +1,10 @@
-// The Bus port: topics of keyed messages. At least once, ordered per key, an offset is
-// committed only after its handler succeeded, and a message that can never succeed
-// goes to a dead-letter topic with the reason instead of stalling its partition.
-// A consumer group seen for the first time starts from the oldest message kept.
+/**
+ * The Bus port: topics of keyed messages. At least once, ordered per key, an offset is
+ * committed only after its handler succeeded, and a message that can never succeed
+ * goes to a dead-letter topic with the reason instead of stalling its partition.
+ * A consumer group seen for the first time starts from the oldest message kept.
+ * @module
+ */
 
 export type Headers = Record<string, string>;
 

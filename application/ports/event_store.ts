@@ -1,5 +1,17 @@
-// The EventStore port: streams of events with optimistic concurrency, a global order
-// across all streams, and checkpointed subscriptions over that order.
+/**
+ * The EventStore port: streams of events with optimistic concurrency, a global order
+ * across all streams, and checkpointed subscriptions over that order. Adapters:
+ * adapters/eventstore/ (SQLite, EventStoreDB, memory), all held to one contract suite
+ * (tests/adapters/eventstore/event_store_contract.ts).
+ *
+ * @example Append at the revision read, then read the stream back, typed
+ * ```ts
+ * const recorded = await store.readStream<PlanEvent>("plan-1");
+ * await store.append("plan-1", [event], recorded.at(-1)?.revision ?? "noStream");
+ * ```
+ * @module
+ */
+import type { DomainEvent } from "../../domain/decider.ts";
 
 /** What caused a write: the outside request that started the chain. */
 export type Cause =
@@ -15,24 +27,34 @@ export type EventMetadata = {
   cause: Cause;
 };
 
-export type NewEvent = {
-  type: string;
-  data: unknown;
-  metadata: EventMetadata;
-};
+export type NewEvent<E extends DomainEvent = DomainEvent> = E & { metadata: EventMetadata };
 
-export type RecordedEvent = {
+/** Where and when the store recorded an event. */
+export type Recorded = {
   streamId: string;
   /** Position in its stream, from 0. */
   revision: number;
   /** Position in the store's global order, from 1; strictly increasing. */
   position: number;
-  type: string;
-  data: unknown;
   metadata: EventMetadata;
   /** ISO 8601, UTC. */
   recordedAt: string;
 };
+
+/**
+ * An event as stored. `E` is what the reader knows of the stream (its decider's events):
+ * a union of events stays a union, so `switch (event.type)` narrows `event.data`.
+ */
+export type RecordedEvent<E extends DomainEvent = DomainEvent> = E extends unknown ? E & Recorded
+  : never;
+
+/**
+ * The events a store read, as the events the reader names: the one place where a stream's
+ * contents are taken on trust, since a store keeps data as JSON without its types.
+ */
+export const asRecorded = <E extends DomainEvent>(
+  events: readonly RecordedEvent[],
+): RecordedEvent<E>[] => events as RecordedEvent<E>[];
 
 /** `any`: no check. `noStream`: the stream must not exist. `exists`: it must. n: its last revision is n. */
 export type ExpectedRevision = "any" | "noStream" | "exists" | number;
@@ -68,10 +90,15 @@ export interface EventStore {
     events: readonly NewEvent[],
     expectedRevision: ExpectedRevision,
   ): Promise<AppendResult>;
-  /** The whole stream, oldest first; [] when it does not exist. */
-  readStream(streamId: string): Promise<RecordedEvent[]>;
+  /**
+   * The whole stream, oldest first; [] when it does not exist. `E` names the events the
+   * caller knows the stream holds: the store does not check it.
+   */
+  readStream<E extends DomainEvent = DomainEvent>(streamId: string): Promise<RecordedEvent<E>[]>;
   /** Up to `limit` events with position > `after`, in global order. */
-  readAll(options?: { after?: number; limit?: number }): Promise<RecordedEvent[]>;
+  readAll<E extends DomainEvent = DomainEvent>(
+    options?: { after?: number; limit?: number },
+  ): Promise<RecordedEvent<E>[]>;
   /** Catch up from the stored checkpoint, then follow new events until aborted. */
   subscribeAll(options: SubscribeOptions): Subscription;
   /** The stored checkpoint of a subscriber, 0 when none. */
@@ -79,6 +106,22 @@ export interface EventStore {
   storeCheckpoint(subscriberId: string, position: number): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * The rule every store applies before an append: throws WrongExpectedRevision unless the
+ * stream's `current` revision (-1 when it does not exist) is what the writer expected.
+ */
+export const checkRevision = (
+  streamId: string,
+  expected: ExpectedRevision,
+  current: number,
+): void => {
+  const ok = expected === "any" ||
+    (expected === "noStream" && current < 0) ||
+    (expected === "exists" && current >= 0) ||
+    expected === current;
+  if (!ok) throw new WrongExpectedRevision(streamId, expected, current < 0 ? "noStream" : current);
+};
 
 /** A concurrent writer got there first: the stream is not at the expected revision. */
 export class WrongExpectedRevision extends Error {

@@ -1,4 +1,7 @@
-// The Logger port: structured lines, with fields that carry correlation ids.
+/**
+ * The Logger port: structured lines, with fields that carry correlation ids.
+ * @module
+ */
 
 export type LogFields = Record<string, unknown>;
 

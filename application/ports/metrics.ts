@@ -1,4 +1,7 @@
-// The Metrics port: counters, gauges and histograms with labels, named the Prometheus way.
+/**
+ * The Metrics port: counters, gauges and histograms with labels, named the Prometheus way.
+ * @module
+ */
 
 export type Labels = Record<string, string>;
 

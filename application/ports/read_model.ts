@@ -1,7 +1,10 @@
-// The read-model port: the documents the projections keep for GraphQL, and where they are
-// stored. Reads are synchronous so a projection stays a pure fold over a view; a store
-// commits a batch of changes and the checkpoint that produced them as one unit, so a
-// restart resumes exactly after the last committed event.
+/**
+ * The read-model port: the documents the projections keep for GraphQL, and where they are
+ * stored. Reads are synchronous so a projection stays a pure fold over a view; a store
+ * commits a batch of changes and the checkpoint that produced them as one unit, so a
+ * restart resumes exactly after the last committed event.
+ * @module
+ */
 import type { Client } from "../../domain/client.ts";
 import type { PaymentConfirmation } from "../../domain/payment_confirmation.ts";
 import type { Plan } from "../../domain/plan.ts";

@@ -1,6 +1,9 @@
-// The StripeGateway port: the few Stripe calls outbound sync makes, in Nudges' words.
-// Every call carries an idempotency key, so a retried or redelivered call has one effect;
-// every failure is either transient (try again later) or permanent (Stripe refused it).
+/**
+ * The StripeGateway port: the few Stripe calls outbound sync makes, in Nudges' words.
+ * Every call carries an idempotency key, so a retried or redelivered call has one effect;
+ * every failure is either transient (try again later) or permanent (Stripe refused it).
+ * @module
+ */
 import type { BillingInterval } from "../../domain/price_tier.ts";
 
 export type NewProduct = {

@@ -1,8 +1,11 @@
-// The projections as one fold: (read view, recorded event) → changes. Each aggregate's
-// document is its decider's state, evolved by the same `evolve` the write side uses, so
-// the read side cannot disagree with what the command handler decided; `version` is the
-// revision of the event that produced it. Plans with their tiers, clients with their
-// subscriptions and payment confirmations are the documents; the joins happen on read.
+/**
+ * The projections as one fold: (read view, recorded event) → changes. Each aggregate's
+ * document is its decider's state, evolved by the same `evolve` the write side uses, so
+ * the read side cannot disagree with what the command handler decided; `version` is the
+ * revision of the event that produced it. Plans with their tiers, clients with their
+ * subscriptions and payment confirmations are the documents; the joins happen on read.
+ * @module
+ */
 import { evolve as evolveClient } from "../../domain/client.ts";
 import { evolve as evolvePaymentConfirmation } from "../../domain/payment_confirmation.ts";
 import { evolve as evolvePlan } from "../../domain/plan.ts";

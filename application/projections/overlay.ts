@@ -1,5 +1,8 @@
-// Pending changes over a read view: what a projection batch has changed, visible to the
-// fold before the batch is committed, and the empty view a rebuild starts from.
+/**
+ * Pending changes over a read view: what a projection batch has changed, visible to the
+ * fold before the batch is committed, and the empty view a rebuild starts from.
+ * @module
+ */
 import {
   type Change,
   type Collection,

@@ -1,9 +1,12 @@
-// Keeps a read-model store up to date: follows the event store from the store's own
-// checkpoint, folds each event (fold.ts) into a pending batch and commits the batch with
-// its checkpoint in one transaction. So a crash loses at most an uncommitted batch, which
-// is projected again on restart, and an event at or below the checkpoint is never applied
-// twice. After each commit it tells listeners which plans changed (onPlanUpdated) and
-// wakes mutations waiting to read their own writes.
+/**
+ * Keeps a read-model store up to date: follows the event store from the store's own
+ * checkpoint, folds each event (fold.ts) into a pending batch and commits the batch with
+ * its checkpoint in one transaction. So a crash loses at most an uncommitted batch, which
+ * is projected again on restart, and an event at or below the checkpoint is never applied
+ * twice. After each commit it tells listeners which plans changed (onPlanUpdated) and
+ * wakes mutations waiting to read their own writes.
+ * @module
+ */
 import type { EventStore, RecordedEvent } from "../ports/event_store.ts";
 import { type Logger, silentLogger } from "../ports/logger.ts";
 import { type Metrics, noMetrics } from "../ports/metrics.ts";

@@ -1,4 +1,7 @@
-// The options of `deno task replay`, checked before anything is opened.
+/**
+ * The options of `deno task replay`, checked before anything is opened.
+ * @module
+ */
 
 export type ReplayOptions = {
   mode: "rebuild" | "stream" | "verify" | "help";

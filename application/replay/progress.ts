@@ -1,5 +1,8 @@
-// Rebuild progress on stderr: an animated bar on a terminal; a few plain lines in a log
-// (at each quarter, or every 10 s when the total is unknown), so CI logs stay short.
+/**
+ * Rebuild progress on stderr: an animated bar on a terminal; a few plain lines in a log
+ * (at each quarter, or every 10 s when the total is unknown), so CI logs stay short.
+ * @module
+ */
 
 export type ProgressSink = {
   write(text: string): void;

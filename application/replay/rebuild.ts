@@ -1,8 +1,11 @@
-// The rebuild: every event of the store, in global order, folded by the same projections
-// the product API keeps (application/projections), into documents held in memory. It
-// reads the store and writes nothing.
+/**
+ * The rebuild: every event of the store, in global order, folded by the same projections
+ * the product API keeps (application/projections), into documents held in memory. It
+ * reads the store and writes nothing.
+ * @module
+ */
 import type { EventStore } from "../ports/event_store.ts";
-import { project } from "../projections/fold.ts";
+import { project } from "../projections/mod.ts";
 import {
   type Change,
   type Collection,

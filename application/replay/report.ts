@@ -1,4 +1,7 @@
-// What replay prints: text for people, JSON (--json) for tools. Pure: strings out.
+/**
+ * What replay prints: text for people, JSON (--json) for tools. Pure: strings out.
+ * @module
+ */
 import type { Cause, RecordedEvent } from "../ports/event_store.ts";
 import type { Rebuilt } from "./rebuild.ts";
 import type { StreamHistory } from "./streams.ts";

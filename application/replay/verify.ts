@@ -1,6 +1,9 @@
-// --verify: every difference between the stored projections and a fresh rebuild of the
-// same events: those up to the stored checkpoint, so a read model that merely lags behind
-// the store shows no drift.
+/**
+ * --verify: every difference between the stored projections and a fresh rebuild of the
+ * same events: those up to the stored checkpoint, so a read model that merely lags behind
+ * the store shows no drift.
+ * @module
+ */
 import type { EventStore } from "../ports/event_store.ts";
 import {
   type Checkpoint,

@@ -1,6 +1,9 @@
-// Every message Nudges puts on the bus, as zod schemas: the wire contract between the
-// outbox publisher and the consumers (documented in docs/asyncapi.yaml). Each message
-// is versioned; a consumer refuses (dead-letters) what does not parse.
+/**
+ * Every message Nudges puts on the bus, as zod schemas: the wire contract between the
+ * outbox publisher and the consumers (documented in docs/asyncapi.yaml). Each message
+ * is versioned; a consumer refuses (dead-letters) what does not parse.
+ * @module
+ */
 import { z } from "zod";
 import { type IncomingMessage, PermanentFailure } from "../ports/bus.ts";
 
@@ -76,7 +79,7 @@ export const ClientCreatedEvent = envelope(
   "ClientCreatedEvent",
   z.object({ clientId: id, name: z.string().min(1), email: z.string().min(3) }),
 );
-/** A plan got its Stripe product (the seed's ForeignProductSyncEvent). */
+/** A plan got its Stripe product: outbound sync linked it from Stripe's answer. */
 export const StripeProductCreatedEvent = envelope(
   "StripeProductCreatedEvent",
   z.object({ planId: id, stripeProductId: id }),

@@ -1,5 +1,8 @@
-// What `deno task dev` prints once everything listens: where things are, and the secrets
-// it made up (only those: a secret given in the environment is never printed).
+/**
+ * What `deno task dev` prints once everything listens: where things are, and the secrets
+ * it made up (only those: a secret given in the environment is never printed).
+ * @module
+ */
 import type { Config } from "../config.ts";
 import { DEV_SECRETS_FILE } from "./secrets.ts";
 

@@ -1,7 +1,10 @@
-// `deno task checkout --client <id> --tier <id>`: a customer completes a Stripe Checkout
-// for a price tier, in the simulator of the running `deno task dev` (same DATA_DIR). The
-// simulator posts checkout.session.completed to the webhook endpoint, as Stripe would;
-// this waits until the payment confirmation and the plan subscription show in GraphQL.
+/**
+ * `deno task checkout --client <id> --tier <id>`: a customer completes a Stripe Checkout
+ * for a price tier, in the simulator of the running `deno task dev` (same DATA_DIR). The
+ * simulator posts checkout.session.completed to the webhook endpoint, as Stripe would;
+ * this waits until the payment confirmation and the plan subscription show in GraphQL.
+ * @module
+ */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { readRunFile } from "./run_file.ts";

@@ -1,13 +1,19 @@
-// `deno task dev`: the whole system in one process on this machine. The product API, the
-// webhook endpoint, the outbox publisher and the outbound and inbound consumers share one
-// event store and one bus: SQLite files under DATA_DIR and the in-process bus unless
-// EVENTSTORE_CONNECTION_STRING / KAFKA_BROKERS name the real engines; and a Stripe
-// simulator, posting signed webhooks back to the endpoint, unless STRIPE_API_KEY is set.
-//   deno task dev
+/**
+ * `deno task dev`: the whole system in one process on this machine. The product API, the
+ * webhook endpoint, the outbox publisher and the outbound and inbound consumers share one
+ * event store and one bus: SQLite files under DATA_DIR and the in-process bus unless
+ * EVENTSTORE_CONNECTION_STRING / KAFKA_BROKERS name the real engines; and a Stripe
+ * simulator, posting signed webhooks back to the endpoint, unless STRIPE_API_KEY is set.
+ * How the parts fit together: docs/architecture.md.
+ *
+ * `deno task dev`
+ * @module
+ */
 import { prometheusRegistry } from "../../adapters/observability/prometheus.ts";
 import type { Logger } from "../../application/ports/logger.ts";
 import type { Config } from "../config.ts";
-import { closeAll, openBus, openEventStore, runApp, stripeTarget } from "../infrastructure.ts";
+import { closeAll, runApp } from "../runner.ts";
+import { openBus, openEventStore, stripeTarget } from "../wiring.ts";
 import { startKafkaConsumer } from "../kafka_consumer/main.ts";
 import { startProductApi } from "../product_api/main.ts";
 import { startWebhooks } from "../webhooks/main.ts";

@@ -1,6 +1,9 @@
-// DATA_DIR/dev_run.json: where a running `deno task dev` listens, so that the dev commands
-// (deno task checkout) find it, the simulator's port included, which is picked at start.
-// Written once everything listens, removed at a clean stop.
+/**
+ * DATA_DIR/dev_run.json: where a running `deno task dev` listens, so that the dev commands
+ * (deno task checkout) find it, the simulator's port included, which is picked at start.
+ * Written once everything listens, removed at a clean stop.
+ * @module
+ */
 import { join } from "node:path";
 import type { DevUrls } from "./banner.ts";
 

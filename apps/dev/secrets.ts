@@ -1,7 +1,10 @@
-// Dev mode makes up the secrets the environment does not give, and keeps them in
-// DATA_DIR/dev_secrets.json (owner-only), so that a restart keeps the token the UI holds,
-// and the webhook code and signing secret of the webhooks the simulator still has to send.
-// A secret given in the environment is used as given, and never written here.
+/**
+ * Dev mode makes up the secrets the environment does not give, and keeps them in
+ * DATA_DIR/dev_secrets.json (owner-only), so that a restart keeps the token the UI holds,
+ * and the webhook code and signing secret of the webhooks the simulator still has to send.
+ * A secret given in the environment is used as given, and never written here.
+ * @module
+ */
 import { join } from "node:path";
 import { type Config, ConfigError, loadConfig } from "../config.ts";
 

@@ -1,11 +1,15 @@
-// The consumer app (the seed's KafkaConsumer): the outbox publisher that puts the event
-// store's integration events on the bus, the outbound consumers that call Stripe (the
-// seed's StripeService), and the inbound consumer that applies Stripe's webhooks. Ops
-// routes on KAFKA_CONSUMER_PORT. Run as many as the topics have partitions: the consumers
-// share the partitions, and the outbox runs in one of them at a time, the holder of a lease
-// kept in the event store (application/lease.ts); another takes over when it stops, or
-// within the lease's ttl when it dies.
-//   deno task kafka_consumer [--dev]
+/**
+ * The consumer app: the outbox publisher that puts the event store's integration events on
+ * the bus, the outbound consumers that turn them into Stripe calls (products, prices,
+ * customers), and the inbound consumer that applies Stripe's webhooks. Ops routes on
+ * KAFKA_CONSUMER_PORT. Run as many as the topics have partitions: the consumers share the
+ * partitions, and the outbox runs in one of them at a time, the holder of a lease kept in
+ * the event store (application/lease/); another takes over when it stops, or within the
+ * lease's ttl when it dies. The flows and topics: docs/architecture.md.
+ *
+ * `deno task kafka_consumer [--dev]`
+ * @module
+ */
 import { opsHandler } from "../../adapters/http/ops.ts";
 import { contextLogger } from "../../adapters/observability/log_context.ts";
 import {
@@ -16,24 +20,22 @@ import type { Bus } from "../../application/ports/bus.ts";
 import { systemClock } from "../../application/ports/clock.ts";
 import type { EventStore } from "../../application/ports/event_store.ts";
 import { startInbound } from "../../application/inbound/consumer.ts";
-import { runWithLease } from "../../application/lease/lease.ts";
+import { runWithLease } from "../../application/lease/runner.ts";
 import type { Logger } from "../../application/ports/logger.ts";
 import { startOutbound } from "../../application/outbound/consumer.ts";
 import { OUTBOX_SUBSCRIBER, startOutbox } from "../../application/outbox/outbox.ts";
 import { type Config, ConfigError, loadConfig } from "../config.ts";
+import { closeAll, keepSubscribed, runApp } from "../runner.ts";
 import {
   appLogger,
   busCheck,
-  closeAll,
   correlatedBus,
-  keepSubscribed,
   openBus,
   openEventStore,
   openStripe,
-  runApp,
   storeCheck,
   stripeTarget,
-} from "../infrastructure.ts";
+} from "../wiring.ts";
 
 export type KafkaConsumerOptions = {
   config: Config;

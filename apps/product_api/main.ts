@@ -1,6 +1,10 @@
-// The product API: GraphQL at /graphql, ops routes beside it. Composes the event store,
-// this process's own read model and its projector, and the GraphQL server.
-//   deno task product_api [--dev]
+/**
+ * The product API: GraphQL at /graphql, ops routes beside it. Composes the event store,
+ * this process's own read model and its projector, and the GraphQL server.
+ *
+ * `deno task product_api [--dev]`
+ * @module
+ */
 import { join } from "node:path";
 import { randomId, systemClock } from "../../application/ports/clock.ts";
 import type { EventStore } from "../../application/ports/event_store.ts";
@@ -15,7 +19,8 @@ import {
 } from "../../adapters/observability/prometheus.ts";
 import { sqliteReadModel } from "../../adapters/readmodel/sqlite.ts";
 import { type Config, loadConfig } from "../config.ts";
-import { appLogger, openEventStore, runApp, storeCheck } from "../infrastructure.ts";
+import { runApp } from "../runner.ts";
+import { appLogger, openEventStore, storeCheck } from "../wiring.ts";
 
 export type ProductApiOptions = {
   config: Config;

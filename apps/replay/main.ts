@@ -1,6 +1,9 @@
-// `deno task replay`: rebuilds state from the event streams for auditors (see USAGE).
-// Reads the stores, writes nothing to them. Only DATA_DIR and EVENTSTORE_CONNECTION_STRING
-// are read from the environment, and no secret is ever printed.
+/**
+ * `deno task replay`: rebuilds state from the event streams for auditors (see USAGE).
+ * Reads the stores, writes nothing to them. Only DATA_DIR and EVENTSTORE_CONNECTION_STRING
+ * are read from the environment, and no secret is ever printed.
+ * @module
+ */
 import { basename } from "node:path";
 import { ReadModelFileError } from "../../adapters/readmodel/sqlite.ts";
 import type { EventStore } from "../../application/ports/event_store.ts";

@@ -1,5 +1,8 @@
-// Opens what replay reads: the apps' event store and the product API's stored read model.
-// Neither is created when absent: an auditor pointing at the wrong DATA_DIR hears so.
+/**
+ * Opens what replay reads: the apps' event store and the product API's stored read model.
+ * Neither is created when absent: an auditor pointing at the wrong DATA_DIR hears so.
+ * @module
+ */
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { sqliteEventStore } from "../../adapters/eventstore/sqlite.ts";

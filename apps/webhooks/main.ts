@@ -1,7 +1,11 @@
-// The Webhooks service: Stripe's webhook endpoint on WEBHOOKS_PORT. It records each
-// verified event in the event store and answers; the consumer app applies it from there.
-// Ops routes (/healthz, /readyz, /metrics) beside it.
-//   deno task webhooks [--dev]
+/**
+ * The Webhooks service: Stripe's webhook endpoint on WEBHOOKS_PORT. It records each
+ * verified event in the event store and answers; the consumer app applies it from there.
+ * Ops routes (/healthz, /readyz, /metrics) beside it.
+ *
+ * `deno task webhooks [--dev]`
+ * @module
+ */
 import { webhookHandler } from "../../adapters/http/webhooks.ts";
 import { opsHandler } from "../../adapters/http/ops.ts";
 import {
@@ -12,7 +16,8 @@ import { systemClock } from "../../application/ports/clock.ts";
 import type { EventStore } from "../../application/ports/event_store.ts";
 import type { Logger } from "../../application/ports/logger.ts";
 import { type Config, loadConfig } from "../config.ts";
-import { appLogger, closeAll, openEventStore, runApp, storeCheck } from "../infrastructure.ts";
+import { closeAll, runApp } from "../runner.ts";
+import { appLogger, openEventStore, storeCheck } from "../wiring.ts";
 
 export type WebhooksOptions = {
   config: Config;

@@ -6,7 +6,7 @@ import { spec } from "./decider_spec.ts";
 
 type Added = { type: "Added"; data: { n: number } };
 const counter: Decider<{ type: "Add"; data: { n: number } }, Added, number> = {
-  initialState: 0,
+  initialState: () => 0,
   decide: ({ data: { n } }) => {
     if (n < 0) throw invalid("Negative", `cannot add ${n}`);
     if (n > 100) throw new RangeError("not a domain error");

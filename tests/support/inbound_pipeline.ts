@@ -6,12 +6,13 @@ import { webhookHandler } from "../../adapters/http/webhooks.ts";
 import type { IncomingMessage } from "../../application/ports/bus.ts";
 import { type Clock } from "../../application/ports/clock.ts";
 import { sequentialIds } from "./clocks.ts";
-import { type DomainEvent, readState } from "../../application/shared/command_handler.ts";
+import type { DomainEvent } from "../../domain/decider.ts";
+import { readState } from "../../application/shared/command_handler.ts";
 import type { EventStore } from "../../application/ports/event_store.ts";
 import { inboundHandler } from "../../application/inbound/consumer.ts";
 import { silentLogger } from "../../application/ports/logger.ts";
-import { outboxMessage } from "../../application/outbox/outbox.ts";
-import { stripeEventStream } from "../../application/inbound/webhook_record.ts";
+import { outboxMessage } from "../../application/outbox/messages.ts";
+import { stripeEventStream } from "../../application/shared/stripe_events.ts";
 import type { Decider } from "../../domain/decider.ts";
 import { API_KEY, NOW, SECRET, signedRequest } from "./webhook_fixtures.ts";
 

@@ -27,7 +27,7 @@ const consumer = await bus.consume({
     say({ event: "handled", value, offset });
   },
 });
-// As the apps do (apps/infrastructure.ts runApp): the first SIGTERM or SIGINT stops the
+// As the apps do (apps/runner.ts runApp): the first SIGTERM or SIGINT stops the
 // consumer, which finishes and commits the message in hand; the process then ends.
 let stopping = false;
 const stop = async () => {

@@ -81,7 +81,11 @@ Deno.test("toExpectedRevision() maps the port's revisions onto the client's", ()
   assert.equal(toExpectedRevision(41), 41n);
   assert.equal(toExpectedRevision(-1), NO_STREAM, "-1 is a stream with no events");
   for (const bad of [-2, 1.5, Number.NaN, 2 ** 60]) {
-    assert.throws(() => toExpectedRevision(bad), RangeError, String(bad));
+    assert.throws(() => toExpectedRevision(bad), {
+      name: "RangeError",
+      message:
+        `expected revision must be "any", "noStream", "exists" or a revision >= 0, got ${bad}`,
+    });
   }
 });
 

@@ -91,11 +91,11 @@ Deno.test("sqliteEventStore() refuses a store of a newer schema and leaves it un
     db.exec(`PRAGMA journal_mode = DELETE; PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
     db.close();
     const bytes = Deno.readFileSync(path);
-    assert.throws(
-      () => sqliteEventStore(path),
-      NotAnEventStoreFile,
-      `schema version ${SCHEMA_VERSION + 1}`,
-    );
+    assert.throws(() => sqliteEventStore(path), {
+      name: "NotAnEventStoreFile",
+      message: `${path} is not a Nudges event store (schema version ${SCHEMA_VERSION + 1}; ` +
+        `this code reads version ${SCHEMA_VERSION}); it was left unchanged`,
+    });
     assert.deepEqual(Deno.readFileSync(path), bytes);
   });
 });
@@ -103,7 +103,12 @@ Deno.test("sqliteEventStore() refuses a store of a newer schema and leaves it un
 Deno.test("sqliteEventStore() refuses a folder in place of its file", async () => {
   await inTempDir((dir) => {
     Deno.mkdirSync(`${dir}/events.sqlite`);
-    assert.throws(() => sqliteEventStore(`${dir}/events.sqlite`), NotAnEventStoreFile, dir);
+    const path = `${dir}/events.sqlite`;
+    assert.throws(() => sqliteEventStore(path), {
+      name: "NotAnEventStoreFile",
+      message: `${path} is not a Nudges event store (it is not a regular file); ` +
+        "it was left unchanged",
+    });
   });
 });
 
@@ -416,11 +421,10 @@ Deno.test("append() resolves only once another connection can read its events", 
 Deno.test("sqliteEventStore() refuses a maxGroup that is not a whole number ≥ 1", async () => {
   await inTempDir((dir) => {
     for (const maxGroup of [0, -1, 2.5, NaN]) {
-      assert.throws(
-        () => sqliteEventStore(`${dir}/events.sqlite`, { maxGroup }),
-        RangeError,
-        `maxGroup must be a whole number`,
-      );
+      assert.throws(() => sqliteEventStore(`${dir}/events.sqlite`, { maxGroup }), {
+        name: "RangeError",
+        message: `maxGroup must be a whole number of appends, 1 or more; got ${maxGroup}`,
+      });
     }
     assert.deepEqual(listDir(dir), [], "no file was made");
   });

@@ -3,8 +3,12 @@ import { createClient } from "graphql-ws";
 import { handleCommand } from "../../../application/shared/command_handler.ts";
 import { planDecider, planStream } from "../../../domain/plan.ts";
 import { type Api, createPlan, harness, serve, settlesWithin, TOKEN } from "./harness.ts";
+import { deadline, within } from "../../support/deadline.ts";
 
 const wsUrl = (url: string) => url.replace(/^http/, "ws");
+
+/** How long a test waits for a push before it fails: far beyond what a push takes. */
+const PUSH_WITHIN_MS = 10_000;
 
 /** Deno's WebSocket sending `authorization` on the upgrade request, as a server client may. */
 const withHeader = (authorization: string) =>
@@ -58,7 +62,9 @@ const untilLive = async (
   rename: (name: string) => Promise<unknown>,
 ) => {
   const first = updates.next();
+  const live = deadline(PUSH_WITHIN_MS, "the subscription's first push (it never went live)");
   for (let n = 1;; n++) {
+    live.check();
     await rename(`Warm-up ${n}`);
     if (await settlesWithin(first, 25)) return;
   }
@@ -94,7 +100,9 @@ Deno.test(
       });
 
       let linked;
-      for await (const { data } of updates) {
+      for await (
+        const { data } of within(updates, PUSH_WITHIN_MS, "the push of the linked plan")
+      ) {
         assert.equal(data?.onPlanUpdated.id, plan.id, "only the plan asked for");
         if (data?.onPlanUpdated.stripeProductId) {
           linked = data.onPlanUpdated;
@@ -130,7 +138,9 @@ Deno.test(
       );
       // Renames of the first plan may still be on their way; the new plan's pushes follow.
       const tierCounts: number[] = [];
-      for await (const { data } of updates) {
+      for await (
+        const { data } of within(updates, PUSH_WITHIN_MS, "two pushes of the new plan")
+      ) {
         const pushed = data!.onPlanUpdated;
         if (pushed.id !== other.id) continue;
         tierCounts.push(pushed.priceTiers.length);

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { webhookHandler } from "../../../adapters/http/webhooks.ts";
 import { memoryEventStore } from "../../../adapters/eventstore/memory.ts";
 import type { EventStore } from "../../../application/ports/event_store.ts";
-import { HANDLED_STRIPE_EVENT_TYPES } from "../../../application/inbound/handlers.ts";
-import { stripeEventStream } from "../../../application/inbound/webhook_record.ts";
+import { HANDLED_STRIPE_EVENT_TYPES } from "../../../application/shared/stripe_events.ts";
+import { stripeEventStream } from "../../../application/shared/stripe_events.ts";
 import { silentLogger } from "../../../application/ports/logger.ts";
 import {
   API_KEY,

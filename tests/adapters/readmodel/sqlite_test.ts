@@ -50,7 +50,11 @@ Deno.test("sqliteReadModel() refuses a file another store has open", () =>
     const path = `${dir}/read_model.sqlite`;
     const first = sqliteReadModel(path);
     try {
-      assert.throws(() => sqliteReadModel(path), ReadModelFileError, "another process");
+      assert.throws(() => sqliteReadModel(path), {
+        name: "ReadModelFileError",
+        message: `cannot use ${path} as the read model: another process has it open ` +
+          "(each product API process needs its own read-model file)",
+      });
     } finally {
       first.close();
     }
@@ -62,7 +66,12 @@ Deno.test("sqliteReadModel() leaves another application's SQLite file as it was"
     const other = new DatabaseSync(path);
     other.exec("CREATE TABLE precious (x); INSERT INTO precious VALUES (42);");
     other.close();
-    assert.throws(() => sqliteReadModel(path), ReadModelFileError, "something else");
+    assert.throws(() => sqliteReadModel(path), (error: unknown) => {
+      assert.ok(error instanceof ReadModelFileError);
+      assert.equal(error.path, path);
+      assert.match(error.message, /: it is a SQLite database of something else; left unchanged$/);
+      return true;
+    });
     const check = new DatabaseSync(path);
     assert.deepEqual({ ...check.prepare("SELECT x FROM precious").get() }, { x: 42 });
     check.close();

@@ -35,7 +35,20 @@ const scripted = (...script: Outcome[]) => {
 const serverError = () => new TransientStripeError("boom", "server");
 const customer = { nudgesClientId: "c1", name: "Ada", email: "ada@example.com" };
 const fast: ResilienceOptions = { initialDelayMs: 1, halfOpenAfterMs: 30 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Date.now(), which the breaker times its cooldown by, under the test's control until
+ * disposed: time moves only by advance().
+ */
+const controlledNow = () => {
+  const real = Date.now;
+  let now = real();
+  Date.now = () => now;
+  return {
+    advance: (ms: number) => void (now += ms),
+    [Symbol.dispose]: () => void (Date.now = real),
+  };
+};
 
 const resilient = (gateway: StripeGateway, options: ResilienceOptions = {}) => {
   const r = resilientGateway(gateway, { ...fast, ...options });
@@ -96,23 +109,33 @@ Deno.test("resilientGateway() opens after five failed calls and calls nothing wh
 });
 
 Deno.test("resilientGateway() lets one trial call through after the cooldown", async () => {
+  // The breaker moves from open to half-open only when a call comes after the cooldown, so
+  // there is no state change to wait for: the test moves the clock past the cooldown instead.
+  using clock = controlledNow();
   const stripe = scripted(...Array.from({ length: 6 }, serverError));
-  using r = resilient(stripe.gateway, { attempts: 1 });
-  let resets = 0;
-  r.circuit.onReset(() => resets++);
+  using r = resilient(stripe.gateway, { attempts: 1, halfOpenAfterMs: 30_000 });
+  const events: string[] = [];
+  r.circuit.onBreak((cooldownMs) => events.push(`break ${cooldownMs}`));
+  r.circuit.onReset(() => events.push("reset"));
   for (const key of ["1", "2", "3", "4", "5"]) {
     await assert.rejects(r.gateway.createCustomer(customer, key), TransientStripeError);
   }
   assert.equal(r.circuit.state(), "open");
-  await sleep(40);
+  assert.deepEqual(events, ["break 30000"]);
+  clock.advance(29_000);
+  const early = await r.gateway.createCustomer(customer, "early").catch((e) => e);
+  assert.ok(early instanceof StripeUnavailableError, "refused before the cooldown ends");
+  assert.equal(early.retryAfterMs, 1_000);
+  clock.advance(1_000);
   // The trial fails (the sixth scripted fault): open again, for another cooldown.
   await assert.rejects(r.gateway.createCustomer(customer, "6"), TransientStripeError);
   assert.equal(r.circuit.state(), "open");
+  assert.deepEqual(events, ["break 30000", "break 30000"]);
   await assert.rejects(r.gateway.createCustomer(customer, "7"), StripeUnavailableError);
-  await sleep(40);
+  clock.advance(30_000);
   assert.equal(await r.gateway.createCustomer(customer, "8"), "cus_7");
   assert.equal(r.circuit.state(), "closed");
-  assert.equal(resets, 1);
+  assert.deepEqual(events, ["break 30000", "break 30000", "reset"]);
   assert.deepEqual(stripe.keys, ["1", "2", "3", "4", "5", "6", "8"]);
 });
 

@@ -305,24 +305,31 @@ Deno.test("price.deleted deletes the tier", async () => {
 
 Deno.test("inboundHandler() dead-letters what can never apply, and changes nothing", async () => {
   const { store, post, consume } = inboundPipeline();
-  const refused = async (what: string, event: Record<string, unknown>, value?: string) => {
+  const refused = async (
+    says: RegExp,
+    event: Record<string, unknown>,
+    value?: string,
+  ) => {
     const message = await post(event);
-    await assert.rejects(consume(value ? { ...message, value } : message), PermanentFailure, what);
+    await assert.rejects(
+      consume(value ? { ...message, value } : message),
+      (error: Error) => error instanceof PermanentFailure && says.test(error.message),
+    );
   };
-  await refused("not JSON", stripeEvent("product.created", product()), "{");
+  await refused(/is not JSON/, stripeEvent("product.created", product()), "{");
   await refused(
-    "not a product",
+    /product\.updated .*unexpected data\.object/,
     stripeEvent("product.updated", { id: "prod_X", object: "product" }),
   );
   await refused(
-    "metadata names a plan that does not exist",
+    /names plan ghost .* no such plan/,
     stripeEvent(
       "product.created",
       product({ id: "prod_Y", metadata: { nudges_plan_id: "ghost" } }),
     ),
   );
   await refused(
-    "a tiered price has no unit_amount",
+    /price_T has no unit_amount/,
     stripeEvent(
       "price.created",
       price({ id: "price_T", unit_amount: null, metadata: { nudges_plan_id: "p" } }),

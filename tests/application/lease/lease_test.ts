@@ -15,8 +15,8 @@ import {
   type LeaseEvent,
   type LeaseState,
   leaseStream,
-  runWithLease,
 } from "../../../application/lease/lease.ts";
+import { runWithLease } from "../../../application/lease/runner.ts";
 import { startOutbox } from "../../../application/outbox/outbox.ts";
 import { DomainError, fold } from "../../../domain/decider.ts";
 import { planDecider, planStream } from "../../../domain/plan.ts";
@@ -119,7 +119,7 @@ Deno.test("the lease decider lets a process take a free, released or expired lea
   const before = "2026-03-01T12:00:14.999Z";
   assert.throws(
     () => leaseDecider.decide(acquire("b", before), byA),
-    (e) => e instanceof DomainError && e.code === "lease_held" && /held by a/.test(e.message),
+    (e) => e instanceof DomainError && e.code === "LeaseHeld" && /held by a/.test(e.message),
   );
   assert.deepEqual(leaseDecider.decide(acquire("a", before), byA), [
     { type: "LeaseRenewed", data: { holder: "a", until: "2026-03-01T12:00:29.999Z" } },

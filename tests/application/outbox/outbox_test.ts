@@ -4,7 +4,7 @@ import { memoryEventStore } from "../../../adapters/eventstore/memory.ts";
 import type { Bus, OutgoingMessage } from "../../../application/ports/bus.ts";
 import { sequentialIds, steppingClock } from "../../support/clocks.ts";
 import { handleCommand } from "../../../application/shared/command_handler.ts";
-import type { EventStore } from "../../../application/ports/event_store.ts";
+import { asRecorded, type EventStore } from "../../../application/ports/event_store.ts";
 import { recordStripeWebhook } from "../../../application/inbound/webhook_record.ts";
 import { HEADERS, parseMessage, TOPICS } from "../../../application/shared/integration_events.ts";
 import { startOutbox } from "../../../application/outbox/outbox.ts";
@@ -265,12 +265,14 @@ const offsetPositions = (inner: EventStore): EventStore => {
       const result = await inner.append(...args);
       return { ...result, position: out(result.position) };
     },
-    readStream: async (streamId) => (await inner.readStream(streamId)).map(shifted),
+    readStream: async (streamId) => asRecorded((await inner.readStream(streamId)).map(shifted)),
     readAll: async ({ after = 0, limit } = {}) => {
       if (after !== 0 && !Number.isInteger(back(after))) {
         throw new Error(`no event at position ${after}: cannot read from the middle of a record`);
       }
-      return (await inner.readAll({ after: after === 0 ? 0 : back(after), limit })).map(shifted);
+      return asRecorded(
+        (await inner.readAll({ after: after === 0 ? 0 : back(after), limit })).map(shifted),
+      );
     },
     readCheckpoint: async (id) => {
       const position = await inner.readCheckpoint(id);

@@ -10,7 +10,7 @@ import { emptyView } from "../../../application/projections/overlay.ts";
 import { parseReplayOptions, UsageError } from "../../../application/replay/options.ts";
 import { progressReporter } from "../../../application/replay/progress.ts";
 import { rebuild } from "../../../application/replay/rebuild.ts";
-import { aggregateOf, streamHistory } from "../../../application/replay/streams.ts";
+import { streamHistory } from "../../../application/replay/streams.ts";
 import { compareViews, DOCUMENT } from "../../../application/replay/verify.ts";
 import { planDecider } from "../../../domain/plan.ts";
 
@@ -72,15 +72,6 @@ Deno.test("progressReporter() redraws one bar in place on a terminal, at most ev
   );
   assert.equal(s.written[1], `\r\x1b[2K[${"#".repeat(30)}] 200 / 200 events (100%), 200 events/s`);
   assert.equal(s.written[2], "\n");
-});
-
-Deno.test("aggregateOf() goes by the exact prefix before the first dash", () => {
-  assert.deepEqual(aggregateOf("plan-a-b"), { kind: "plan", id: "a-b" });
-  assert.deepEqual(aggregateOf("planSubscription-x"), { kind: "planSubscription", id: "x" });
-  assert.equal(aggregateOf("stripeEvent-evt_1"), null);
-  assert.equal(aggregateOf("stripeProductOwner-prod_1"), null);
-  assert.equal(aggregateOf("toString-1"), null);
-  assert.equal(aggregateOf("plan"), null);
 });
 
 const recorded = (streamId: string, revision: number, type: string, data: unknown, at: string) =>

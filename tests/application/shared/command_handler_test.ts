@@ -1,6 +1,16 @@
 import assert from "node:assert/strict";
-import { ConcurrencyConflict, handleCommand } from "../../../application/shared/command_handler.ts";
-import { type EventStore, WrongExpectedRevision } from "../../../application/ports/event_store.ts";
+import {
+  aggregate,
+  ConcurrencyConflict,
+  conflictBackoffMs,
+  handleCommand,
+} from "../../../application/shared/command_handler.ts";
+import {
+  asRecorded,
+  type EventStore,
+  WrongExpectedRevision,
+} from "../../../application/ports/event_store.ts";
+import type { Once } from "../../../application/shared/command_handler.ts";
 import { sequentialIds } from "../../support/clocks.ts";
 import { conflict, type Decider, DomainError, invalid } from "../../../domain/decider.ts";
 import { memoryEventStore } from "../../../adapters/eventstore/memory.ts";
@@ -13,7 +23,7 @@ type TagEvent =
 type Tag = { name: string | null; removed: boolean };
 
 const tag: Decider<TagCommand, TagEvent, Tag> = {
-  initialState: { name: null, removed: false },
+  initialState: () => ({ name: null, removed: false }),
   decide: (command, state) => {
     if (state.removed) throw conflict("TagRemoved", "the tag is removed");
     if (command.type === "RemoveTag") return [{ type: "TagRemoved", data: {} }];
@@ -36,7 +46,7 @@ const rename = (name: string): TagCommand => ({ type: "RenameTag", data: { name 
 const run = (
   store: EventStore,
   command: TagCommand,
-  options: { expectedRevision?: number; maxAttempts?: number } = {},
+  options: { expectedRevision?: number; maxAttempts?: number; once?: Once } = {},
 ) =>
   handleCommand(store, tag, "tag-1", command, {
     metadata,
@@ -64,7 +74,7 @@ const racingStore = (names: string[]) => {
       const events = await inner.readStream(streamId);
       const name = names[reads++];
       if (name !== undefined) await appendByOther(inner, name);
-      return events;
+      return asRecorded(events);
     },
   };
   return { store, reads: () => reads };
@@ -166,4 +176,86 @@ Deno.test("handleCommand() refuses a stale expectedRevision without retrying", a
   );
   assert.equal(reads(), 1);
   assert.deepEqual(await names(racing), ["alpha", "other"]);
+});
+
+const stripeEvent = (cause: string, step = "rename"): Once => ({
+  scope: "stripeEffect",
+  cause,
+  step,
+});
+
+Deno.test("handleCommand() with once skips a cause it applied before, however the state moved on", async () => {
+  const store = memoryEventStore();
+  const first = await run(store, rename("alpha"), { once: stripeEvent("evt_1") });
+  assert.equal(first.events.length, 1);
+  await run(store, rename("beta"));
+  // The same Stripe event again would rename the tag back to alpha: it must not.
+  const again = await run(store, rename("alpha"), { once: stripeEvent("evt_1") });
+  assert.deepEqual(again.events, []);
+  assert.equal(again.revision, 1);
+  assert.deepEqual(await names(store), ["alpha", "beta"]);
+  // Another step of the same cause, or another cause, is applied.
+  await run(store, rename("gamma"), { once: stripeEvent("evt_1", "other step") });
+  await run(store, rename("delta"), { once: stripeEvent("evt_2") });
+  assert.deepEqual(await names(store), ["alpha", "beta", "gamma", "delta"]);
+});
+
+Deno.test("handleCommand() with once gives the same event ids for the same cause on every try", async () => {
+  const [a, b] = [memoryEventStore(), memoryEventStore()];
+  await run(a, rename("alpha"), { once: stripeEvent("evt_1") });
+  await run(b, rename("alpha"), { once: stripeEvent("evt_1") });
+  const ids = async (store: EventStore) =>
+    (await store.readStream("tag-1")).map((e) => e.metadata.eventId);
+  assert.deepEqual(await ids(a), await ids(b));
+  assert.match((await ids(a))[0]!, /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-/);
+});
+
+Deno.test("handleCommand() with once skips after a conflict when the other writer was the same cause", async () => {
+  const inner = memoryEventStore();
+  let raced = false;
+  // Between this handler's read and its append, a redelivery of the same Stripe event wins.
+  const store: EventStore = {
+    ...inner,
+    readStream: async (streamId) => {
+      const events = await inner.readStream(streamId);
+      if (!raced) {
+        raced = true;
+        await run(inner, rename("alpha"), { once: stripeEvent("evt_1") });
+        await run(inner, rename("beta"));
+      }
+      return asRecorded(events);
+    },
+  };
+  const result = await run(store, rename("alpha"), { once: stripeEvent("evt_1") });
+  assert.deepEqual(result.events, []);
+  assert.deepEqual(await names(inner), ["alpha", "beta"]);
+});
+
+Deno.test("conflictBackoffMs() waits a random part of an exponentially growing window", () => {
+  assert.equal(conflictBackoffMs(1, () => 0), 0);
+  assert.equal(conflictBackoffMs(1, () => 0.5), 5);
+  assert.equal(conflictBackoffMs(3, () => 0.5), 20);
+  const spread = new Set(Array.from({ length: 20 }, () => conflictBackoffMs(2)));
+  assert.ok(spread.size > 10, "two writers that collided do not retry in step");
+  assert.ok([...spread].every((ms) => ms >= 0 && ms < 20));
+});
+
+Deno.test("aggregate() binds a decider to its stream: call sites pass commands only", async () => {
+  type Named = { type: "Name"; data: { tagId: string; name: string } };
+  const named = aggregate<Named, TagEvent, Tag>(
+    {
+      ...tag,
+      decide: (command, state) => tag.decide(rename(command.data.name), state),
+    },
+    (tagId) => `tag-${tagId}`,
+    (command) => command.data.tagId,
+  );
+  const store = memoryEventStore();
+  await named.handle(store, { type: "Name", data: { tagId: "7", name: "seven" } }, { metadata });
+  assert.equal(named.streamId("7"), "tag-7");
+  assert.deepEqual((await store.readStream("tag-7")).map((e) => e.type), ["TagRenamed"]);
+  const { state, revision } = await named.read(store, "7");
+  assert.deepEqual(state, { name: "seven", removed: false });
+  assert.equal(revision, 0);
+  assert.deepEqual((await named.read(store, "8")).revision, -1);
 });

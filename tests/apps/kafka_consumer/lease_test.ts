@@ -5,7 +5,7 @@ import { jsonLogger } from "../../../adapters/observability/json_logger.ts";
 import { sqliteEventStore } from "../../../adapters/eventstore/sqlite.ts";
 import { leaseStream } from "../../../application/lease/lease.ts";
 import { loadConfig } from "../../../apps/config.ts";
-import { DATA_FILES } from "../../../apps/infrastructure.ts";
+import { DATA_FILES } from "../../../apps/wiring.ts";
 import { type KafkaConsumer, startKafkaConsumer } from "../../../apps/kafka_consumer/main.ts";
 import { eventually, get, sample } from "../app_process.ts";
 

@@ -4,7 +4,7 @@ import { sqliteBus } from "../../../adapters/bus/sqlite.ts";
 import { jsonLogger } from "../../../adapters/observability/json_logger.ts";
 import { HEADERS, TOPICS } from "../../../application/shared/integration_events.ts";
 import { loadConfig } from "../../../apps/config.ts";
-import { DATA_FILES } from "../../../apps/infrastructure.ts";
+import { DATA_FILES } from "../../../apps/wiring.ts";
 import { startKafkaConsumer } from "../../../apps/kafka_consumer/main.ts";
 import { eventually, get, sample, spawnApp } from "../app_process.ts";
 import { freePort } from "../../support/process.ts";

@@ -9,6 +9,7 @@ import { loadConfig } from "../../../apps/config.ts";
 import { type ProductApi, startProductApi } from "../../../apps/product_api/main.ts";
 import { settlesWithin } from "../../adapters/graphql/harness.ts";
 import { freePort } from "../../support/process.ts";
+import { deadline, within } from "../../support/deadline.ts";
 
 const TOKEN = "product-api-test-token-0123456789";
 const MAIN = new URL("../../../apps/product_api/main.ts", import.meta.url).pathname;
@@ -31,9 +32,19 @@ const start = (dataDir: string, extra: Partial<Parameters<typeof startProductApi
     ...extra,
   });
 
-/** Polls `condition` until it holds (for things that happen in another process). */
-const until = async (condition: () => Promise<boolean>) => {
+/** How long a test waits for something before it fails: far beyond what it takes. */
+const WAIT_MS = 30_000;
+/** How long a test waits for a subscription's push before it fails. */
+const PUSH_WITHIN_MS = 10_000;
+
+/**
+ * Polls `condition` until it holds (for things that happen in another process); throws,
+ * naming `what`, if it still does not after WAIT_MS.
+ */
+const until = async (what: string, condition: () => Promise<boolean>) => {
+  const limit = deadline(WAIT_MS, what);
   while (!(await condition().catch(() => false))) {
+    limit.check();
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 };
@@ -93,7 +104,7 @@ Deno.test("the product API answers /healthz, /readyz and /metrics beside /graphq
       const base = api.url.replace(/\/graphql$/, "");
       assert.deepEqual(await (await fetch(`${base}/healthz`)).json(), { status: "ok" });
       // Ready once the read model has caught up with the store.
-      await until(async () => {
+      await until("/readyz to answer ready", async () => {
         const response = await fetch(`${base}/readyz`);
         await response.body?.cancel();
         return response.ok;
@@ -165,7 +176,7 @@ Deno.test("a killed product API process restarts with every committed write", ()
     const url = `http://127.0.0.1:${port}/graphql`;
     const api = { url } as ProductApi;
     const whenUp = () =>
-      until(async () => {
+      until("the spawned product API to answer /readyz", async () => {
         const response = await fetch(url.replace("/graphql", "/readyz"));
         await response.body?.cancel();
         return response.ok;
@@ -237,7 +248,9 @@ Deno.test("onPlanUpdated reaches subscribers of another process when the consume
       });
       const first = updates.next();
       // Renamed through B until A's subscriber hears of it: then it is live.
+      const live = deadline(PUSH_WITHIN_MS, "A's subscriber to hear of a rename through B");
       for (let n = 1;; n++) {
+        live.check();
         await post(
           b,
           `mutation { updatePlan(input: { id: "${createPlan.id}", name: "Gold ${n}" }) { id } }`,
@@ -255,12 +268,15 @@ Deno.test("onPlanUpdated reaches subscribers of another process when the consume
         },
         newEventId: () => crypto.randomUUID(),
       });
-      for await (const { data } of updates) {
+      let linked;
+      for await (const { data } of within(updates, PUSH_WITHIN_MS, "the push of the linked plan")) {
         if (data?.onPlanUpdated.stripeProductId) {
-          assert.equal(data.onPlanUpdated.stripeProductId, "prod_X");
+          linked = data.onPlanUpdated;
           break;
         }
       }
+      assert.equal(linked?.stripeProductId, "prod_X");
+      assert.match(String(linked?.name), /^Gold \d+$/);
     } finally {
       await client.dispose();
       await closed;
@@ -318,7 +334,10 @@ Deno.test("/metrics shows how many events the read model is behind the store", (
     try {
       const metrics = async () =>
         await (await fetch(api.url.replace("/graphql", "/metrics"))).text();
-      await until(async () => /projection_lag_events 0/.test(await metrics()));
+      await until(
+        "projection_lag_events 0",
+        async () => /projection_lag_events 0/.test(await metrics()),
+      );
       await api.projector.stop();
       for (const name of ["A", "B", "C"]) {
         const planId = crypto.randomUUID();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { sqliteEventStore } from "../../../adapters/eventstore/sqlite.ts";
-import { stripeEventStream } from "../../../application/inbound/webhook_record.ts";
+import { stripeEventStream } from "../../../application/shared/stripe_events.ts";
 import {
   API_KEY,
   product,

@@ -1,0 +1,150 @@
+/**
+ * Keeps a job running in the one process that holds its lease (lease.ts): tries to take
+ * the lease, renews it while the job runs, stops the job the moment the lease is lost, and
+ * releases it at stop so that another process takes over at once.
+ *
+ * Each renewal is one event, read by every subscriber to the store's global order: the
+ * default ttl of a minute (a renewal every 20 s) trades a slower hand-over after a crash
+ * for a quieter store.
+ * @module
+ */
+import { DomainError } from "../../domain/decider.ts";
+import { type Clock, randomId } from "../ports/clock.ts";
+import type { EventStore } from "../ports/event_store.ts";
+import { type Logger, silentLogger } from "../ports/logger.ts";
+import { handleCommand } from "../shared/command_handler.ts";
+import { sleep } from "../shared/sleep.ts";
+import { type LeaseCommand, leaseDecider, leaseStream } from "./lease.ts";
+
+export type LeaseOptions = {
+  store: EventStore;
+  /** The job the lease is for: names its stream. */
+  name: string;
+  /** This process, unique among the contenders (and across restarts). */
+  holder: string;
+  clock: Clock;
+  /** Aborting stops the work, releases the lease and ends the loop. */
+  signal: AbortSignal;
+  /**
+   * The work, run only while the lease is held. Its signal aborts at once when the lease is
+   * lost (a renewal failed or found another holder, or `until` passed unrenewed) or at stop;
+   * the lease is taken again only once the promise it returns has settled.
+   */
+  whileHeld: (signal: AbortSignal) => Promise<void>;
+  /** How long the lease lasts unrenewed, by `clock` (default 60 s). */
+  ttlMs?: number;
+  /** How often the holder renews (default ttl / 3). */
+  renewEveryMs?: number;
+  /** How often a process without the lease tries to take it (default: renewEveryMs). */
+  retryEveryMs?: number;
+  /** Called when the lease is taken and the work starts (true), and when it stops (false). */
+  onHeld?: (held: boolean) => void;
+  logger?: Logger;
+};
+
+export type LeaseRunner = {
+  /** True while the work runs under the lease. */
+  held(): boolean;
+  /** Resolves once stopped: the work has ended and the lease was released. */
+  done: Promise<void>;
+};
+
+/** Keeps trying to take the lease; runs `whileHeld` while it has it. */
+export const runWithLease = (options: LeaseOptions): LeaseRunner => {
+  const { store, holder, clock, signal, whileHeld, onHeld, ttlMs = 60_000 } = options;
+  const renewEveryMs = options.renewEveryMs ?? ttlMs / 3;
+  const retryEveryMs = options.retryEveryMs ?? renewEveryMs;
+  if (!(renewEveryMs > 0 && renewEveryMs < ttlMs)) {
+    throw new RangeError(`renewal every ${renewEveryMs} ms must come within the ttl (${ttlMs} ms)`);
+  }
+  const streamId = leaseStream(options.name);
+  const log = (options.logger ?? silentLogger).with({ lease: streamId, holder });
+  const command = (command: LeaseCommand) =>
+    handleCommand(store, leaseDecider, streamId, command, {
+      metadata: {
+        correlationId: holder,
+        causationId: holder,
+        cause: { kind: "system", reason: `lease ${options.name}` },
+      },
+      newEventId: randomId,
+    });
+
+  let work: { controller: AbortController; deadline: ReturnType<typeof setTimeout> } | null = null;
+  let ended: Promise<void> = Promise.resolve();
+  let waiting = false; // said once that another process holds the lease
+
+  const stopWork = () => {
+    if (!work) return;
+    clearTimeout(work.deadline);
+    work.controller.abort();
+    work = null;
+    onHeld?.(false);
+  };
+  // Stops the work when the lease runs out unrenewed (a renewal that hangs, say).
+  const deadline = (until: string) =>
+    setTimeout(() => {
+      log.warn("lease expired unrenewed, work stopped", { until });
+      stopWork();
+    }, Math.max(0, Date.parse(until) - Date.parse(clock())));
+
+  const startWork = (until: string) => {
+    const controller = new AbortController();
+    const current = { controller, deadline: deadline(until) };
+    work = current;
+    onHeld?.(true);
+    ended = (async () => {
+      try {
+        await whileHeld(controller.signal);
+        if (!controller.signal.aborted) log.warn("work ended under the lease; restarting it");
+      } catch (error) {
+        log.error("work failed under the lease; restarting it", { error });
+      } finally {
+        if (work === current) stopWork();
+      }
+    })();
+  };
+
+  const run = async () => {
+    try {
+      while (!signal.aborted) {
+        try {
+          const { state } = await command({
+            type: "Acquire",
+            data: { holder, at: clock(), ttlMs },
+          });
+          const until = state!.until;
+          waiting = false;
+          if (work) {
+            clearTimeout(work.deadline);
+            work.deadline = deadline(until);
+          } else {
+            await ended; // the previous run of the work has stopped: never two at once
+            if (signal.aborted) break;
+            log.info("lease acquired", { until });
+            startWork(until);
+          }
+        } catch (error) {
+          const heldElsewhere = error instanceof DomainError && error.code === "LeaseHeld";
+          if (work) log.warn("lease lost, work stopped", { error });
+          else if (!heldElsewhere) log.warn("could not take the lease", { error });
+          else if (!waiting) log.info("lease held elsewhere, waiting", { reason: error.message });
+          waiting = heldElsewhere;
+          stopWork();
+        }
+        await sleep(work ? renewEveryMs : retryEveryMs, signal);
+      }
+    } finally {
+      stopWork();
+      await ended;
+      // Released, the lease passes on at the next contender's try instead of after the ttl.
+      try {
+        if ((await command({ type: "Release", data: { holder } })).events.length > 0) {
+          log.info("lease released");
+        }
+      } catch (error) {
+        log.warn("could not release the lease; it lapses after its ttl", { error });
+      }
+    }
+  };
+  return { held: () => work !== null, done: run() };
+};

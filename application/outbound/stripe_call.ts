@@ -1,0 +1,146 @@
+/**
+ * How outbound sync calls Stripe and records the outcome, for every aggregate alike.
+ * Exactly once, though the bus delivers at least once: each call's idempotency key and
+ * each recorded outcome's event id derive from the causing event's id, and an object
+ * whose outcome for this event is recorded is not sent again. A permanent refusal
+ * marks the object FAILED with Stripe's message; a transient fault is thrown, for the
+ * bus to retry.
+ * @module
+ */
+import type { DomainEvent } from "../../domain/decider.ts";
+import { type IncomingMessage, PermanentFailure } from "../ports/bus.ts";
+import type { Clock } from "../ports/clock.ts";
+import type { EventStore } from "../ports/event_store.ts";
+import type { Logger } from "../ports/logger.ts";
+import {
+  idempotencyKeyFor,
+  PermanentStripeError,
+  type StripeGateway,
+} from "../ports/stripe_gateway.ts";
+import { clients, plans, priceTiers } from "../shared/aggregates.ts";
+import {
+  type Aggregate,
+  appliedBefore,
+  type CommandOptions,
+  type Once,
+  type StreamState,
+} from "../shared/command_handler.ts";
+import { HEADERS, type IntegrationEvent } from "../shared/integration_events.ts";
+
+export type OutboundDeps = {
+  store: EventStore;
+  gateway: StripeGateway;
+  clock: Clock;
+  logger?: Logger;
+};
+
+/** One integration event being handled: what every outbound handler works with. */
+export type OutboundContext = OutboundDeps & {
+  message: IncomingMessage;
+  event: IntegrationEvent;
+  logger: Logger;
+};
+
+/** The object this event needs is not in Stripe yet: the bus retries the message later. */
+export class NotInStripeYet extends Error {
+  override name = "NotInStripeYet";
+}
+
+/** What a causing event may record on an object: its link, its refusal, a restored sync. */
+export type Outcome = "link" | "failed" | "restored";
+
+const once = (ctx: OutboundContext, outcome: Outcome): Once => ({
+  scope: "outbound",
+  cause: ctx.event.eventId,
+  step: outcome,
+});
+
+/** The command options of an outcome recorded for the causing event. */
+const outcomeOptions = (ctx: OutboundContext, outcome: Outcome): CommandOptions => {
+  const { message, event } = ctx;
+  return {
+    metadata: {
+      correlationId: message.headers[HEADERS.correlationId] ?? event.eventId,
+      causationId: event.eventId,
+      cause: {
+        kind: "bus",
+        topic: message.topic,
+        partition: message.partition,
+        offset: message.offset,
+        messageId: event.eventId,
+      },
+    },
+    once: once(ctx, outcome),
+  };
+};
+
+/** True when this event's call was made and its link or refusal recorded: a redelivery. */
+export const handledAlready = (
+  ctx: OutboundContext,
+  target: Aggregate<unknown, DomainEvent, unknown>,
+  id: string,
+  loaded: StreamState<DomainEvent, unknown>,
+): boolean =>
+  appliedBefore(loaded, target.streamId(id), once(ctx, "link")) ||
+  appliedBefore(loaded, target.streamId(id), once(ctx, "failed"));
+
+/** Records the causing event's outcome on an object, once. */
+export const record = async <C, E extends DomainEvent, S>(
+  ctx: OutboundContext,
+  target: Aggregate<C, E, S>,
+  outcome: Outcome,
+  command: C,
+): Promise<void> => {
+  await target.handle(ctx.store, command, outcomeOptions(ctx, outcome));
+};
+
+/**
+ * Stripe's answer: the id, or null after recording Stripe's refusal with `refused`.
+ * `keyOf` names a call other than the event's whole one (a partial product update).
+ */
+export const callStripe = async (
+  ctx: OutboundContext,
+  call: (idempotencyKey: string) => Promise<string>,
+  refused: (error: string) => Promise<void>,
+  keyOf = ctx.event.eventId,
+): Promise<string | null> => {
+  try {
+    return await call(idempotencyKeyFor(keyOf));
+  } catch (error) {
+    if (!(error instanceof PermanentStripeError)) throw error;
+    ctx.logger.warn("Stripe refused a call", { eventId: ctx.event.eventId, error: error.message });
+    await refused(error.message);
+    return null;
+  }
+};
+
+type Synced = "plan" | "priceTier" | "client";
+
+/** Records Stripe's refusal (or why there will never be a call) on the object: FAILED. */
+export const markFailed =
+  (ctx: OutboundContext, kind: Synced, id: string) => (error: string): Promise<void> => {
+    const at = ctx.clock();
+    switch (kind) {
+      case "plan":
+        return record(ctx, plans, "failed", {
+          type: "MarkPlanSyncFailed",
+          data: { planId: id, at, error },
+        });
+      case "priceTier":
+        return record(ctx, priceTiers, "failed", {
+          type: "MarkPriceTierSyncFailed",
+          data: { priceTierId: id, at, error },
+        });
+      case "client":
+        return record(ctx, clients, "failed", {
+          type: "MarkClientSyncFailed",
+          data: { clientId: id, at, error },
+        });
+    }
+  };
+
+/** The object's state; a message about an object the store lacks can never succeed. */
+export const existing = <S>(state: S | null, what: string): S => {
+  if (state === null) throw new PermanentFailure(`${what} is not in the event store`);
+  return state;
+};

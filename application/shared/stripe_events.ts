@@ -1,0 +1,52 @@
+/**
+ * The Stripe webhook events Nudges handles, and the stream each one is recorded in: small
+ * constants that the webhook endpoint, the outbox and the inbound consumer all need,
+ * kept apart from the inbound logic so that neither the endpoint nor the outbox loads it.
+ * @module
+ */
+
+/** Every Stripe event type Nudges applies; the endpoint records these and ignores others. */
+export const HANDLED_STRIPE_EVENT_TYPES = [
+  "product.created",
+  "product.updated",
+  "product.deleted",
+  "price.created",
+  "price.updated",
+  "price.deleted",
+  "customer.created",
+  "checkout.session.completed",
+  "checkout.session.async_payment_succeeded",
+  "checkout.session.async_payment_failed",
+] as const;
+
+export type HandledStripeEventType = typeof HANDLED_STRIPE_EVENT_TYPES[number];
+
+const HANDLED: ReadonlySet<string> = new Set(HANDLED_STRIPE_EVENT_TYPES);
+
+export const isHandledStripeEventType = (type: string): type is HandledStripeEventType =>
+  HANDLED.has(type);
+
+/** The stream of one Stripe event: what was received, then that it was applied. */
+export const stripeEventStream = (stripeEventId: string): string => `stripeEvent-${stripeEventId}`;
+
+/** What the endpoint recorded of a verified Stripe event. */
+export type StripeWebhookReceived = {
+  stripeEventId: string;
+  stripeEventType: string;
+  /** Stripe's `created`, whole seconds. */
+  created: number;
+  /** The Stripe object's id: the bus key, so one object's events stay in order. */
+  objectId: string;
+  /** The Stripe event as Stripe sent it. */
+  event: Record<string, unknown>;
+};
+
+/** The events of a `stripeEvent-<id>` stream. */
+export type StripeEventRecord =
+  /** Recorded by the endpoint; the outbox publishes it on TOPICS.stripeEvents keyed by objectId. */
+  | { type: "StripeWebhookReceived"; data: StripeWebhookReceived }
+  /** Recorded by the inbound consumer once the event's commands ran; never published. */
+  | { type: "StripeWebhookApplied"; data: { stripeEventId: string; appliedAt: string } };
+
+export const STRIPE_WEBHOOK_RECEIVED = "StripeWebhookReceived";
+export const STRIPE_WEBHOOK_APPLIED = "StripeWebhookApplied";
