@@ -1,5 +1,5 @@
 // Stripe webhook deliveries for tests: events built around the real object shapes in
-// fixtures/stripe_webhook_objects.json (copied from ../shared/fixtures/stripe/fixtures3.json)
+// fixtures/stripe_webhook_objects.json (copied from Stripe's own OpenAPI fixtures, fixtures3.json of stripe/openapi)
 // and signed the way Stripe signs them.
 import Stripe from "stripe";
 import objects from "./fixtures/stripe_webhook_objects.json" with { type: "json" };
