@@ -7,29 +7,19 @@ import { memoryEventStore } from "../../../adapters/eventstore/memory.ts";
 import { sqliteEventStore } from "../../../adapters/eventstore/sqlite.ts";
 import { resilientGateway } from "../../../adapters/stripe/resilience.ts";
 import { stripeSdkGateway } from "../../../adapters/stripe/sdk.ts";
-import { fold } from "../../../domain/decider.ts";
-import { planDecider, type PlanEvent, planStream } from "../../../domain/plan.ts";
-import {
-  priceTierDecider,
-  type PriceTierEvent,
-  priceTierStream,
-} from "../../../domain/price_tier.ts";
+import { planStream } from "../../../domain/plan.ts";
 import type { Bus, IncomingMessage } from "../../../application/ports/bus.ts";
 import type { CircuitState } from "../../../application/ports/stripe_gateway.ts";
 import type { EventStore } from "../../../application/ports/event_store.ts";
 import { outboundHandler } from "../../../application/outbound/handler.ts";
+import { plans, priceTiers } from "../../../application/shared/aggregates.ts";
 import { OUTBOUND_TOPICS, startOutbound } from "../../../application/outbound/consumer.ts";
 import { catalog, NOW } from "../../support/stripe_outbound_fixtures.ts";
 import { startStripeStandIn } from "../../support/stripe_stand_in.ts";
 import { CRASH_EXIT_CODE } from "../../support/stripe_outbound_crash.ts";
 
-const planOf = async (store: EventStore, id: string) =>
-  fold(planDecider, (await store.readStream(planStream(id))).map((e) => e as unknown as PlanEvent));
-const tierOf = async (store: EventStore, id: string) =>
-  fold(
-    priceTierDecider,
-    (await store.readStream(priceTierStream(id))).map((e) => e as unknown as PriceTierEvent),
-  );
+const planOf = async (store: EventStore, id: string) => (await plans.read(store, id)).state;
+const tierOf = async (store: EventStore, id: string) => (await priceTiers.read(store, id)).state;
 const keyOf = (message: IncomingMessage) => `nudges-${JSON.parse(message.value).eventId}`;
 const publish = (bus: Bus, messages: IncomingMessage[]) =>
   bus.publish(messages.map(({ topic, key, value, headers }) => ({ topic, key, value, headers })));

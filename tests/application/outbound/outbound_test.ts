@@ -1,20 +1,14 @@
 import assert from "node:assert/strict";
 import { memoryEventStore } from "../../../adapters/eventstore/memory.ts";
 import { stripeSdkGateway } from "../../../adapters/stripe/sdk.ts";
-import { fold } from "../../../domain/decider.ts";
-import { clientDecider, type ClientEvent, clientStream } from "../../../domain/client.ts";
-import { type PlanChanges, planDecider, type PlanEvent, planStream } from "../../../domain/plan.ts";
+import { type PlanChanges, planDecider, planStream } from "../../../domain/plan.ts";
 import { epochSecond } from "../../../domain/stripe_time.ts";
-import {
-  priceTierDecider,
-  type PriceTierEvent,
-  priceTierStream,
-} from "../../../domain/price_tier.ts";
 import { PermanentFailure } from "../../../application/ports/bus.ts";
 import { handleCommand } from "../../../application/shared/command_handler.ts";
 import type { EventStore } from "../../../application/ports/event_store.ts";
 import { TOPICS } from "../../../application/shared/integration_events.ts";
 import { outboundHandler } from "../../../application/outbound/handler.ts";
+import { clients, plans, priceTiers } from "../../../application/shared/aggregates.ts";
 import { NotInStripeYet } from "../../../application/outbound/stripe_call.ts";
 import { TransientStripeError } from "../../../application/ports/stripe_gateway.ts";
 import { catalog, messageOf, NOW } from "../../support/stripe_outbound_fixtures.ts";
@@ -39,21 +33,9 @@ const world = (test: (w: World) => Promise<void>) => async () => {
   }
 };
 
-const planOf = async (store: EventStore, planId: string) =>
-  fold(
-    planDecider,
-    (await store.readStream(planStream(planId))).map((e) => e as unknown as PlanEvent),
-  );
-const tierOf = async (store: EventStore, id: string) =>
-  fold(
-    priceTierDecider,
-    (await store.readStream(priceTierStream(id))).map((e) => e as unknown as PriceTierEvent),
-  );
-const clientOf = async (store: EventStore, id: string) =>
-  fold(
-    clientDecider,
-    (await store.readStream(clientStream(id))).map((e) => e as unknown as ClientEvent),
-  );
+const planOf = async (store: EventStore, id: string) => (await plans.read(store, id)).state;
+const tierOf = async (store: EventStore, id: string) => (await priceTiers.read(store, id)).state;
+const clientOf = async (store: EventStore, id: string) => (await clients.read(store, id)).state;
 const eventIdOf = (message: { value: string }) => JSON.parse(message.value).eventId as string;
 
 /** Someone edits the product in the Dashboard, and its webhook is applied to the plan. */
