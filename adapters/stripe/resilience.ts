@@ -138,20 +138,20 @@ export const resilientGateway = (
     }),
   ];
 
-  const guarded = <A extends unknown[]>(
+  const guarded = <A extends unknown[], R>(
     operation: string,
-    call: (...args: A) => Promise<string>,
+    call: (...args: A) => Promise<R>,
   ) =>
-  (...args: A): Promise<string> =>
+  (...args: A): Promise<R> =>
     retries.execute(async () => {
       try {
         return await breaker.execute(async () => {
           await wait();
           const started = performance.now();
           try {
-            const id = await call(...args);
+            const answer = await call(...args);
             calls?.inc({ operation, outcome: "ok" });
-            return id;
+            return answer;
           } catch (error) {
             const outcome = error instanceof TransientStripeError ? "transient" : "permanent";
             calls?.inc({ operation, outcome });
@@ -175,13 +175,17 @@ export const resilientGateway = (
     };
 
   return {
-    gateway: {
-      createProduct: guarded("createProduct", inner.createProduct.bind(inner)),
-      updateProduct: guarded("updateProduct", inner.updateProduct.bind(inner)),
-      createPrice: guarded("createPrice", inner.createPrice.bind(inner)),
-      archivePrice: guarded("archivePrice", inner.archivePrice.bind(inner)),
-      createCustomer: guarded("createCustomer", inner.createCustomer.bind(inner)),
-    },
+    // Every call of the port, each under its own name in the metrics.
+    gateway: Object.fromEntries(
+      (Object.keys(inner) as (keyof StripeGateway)[]).map((operation) => [
+        operation,
+        guarded(
+          operation,
+          (...args: unknown[]) =>
+            (inner[operation] as (...args: unknown[]) => Promise<unknown>).apply(inner, args),
+        ),
+      ]),
+    ) as unknown as StripeGateway,
     circuit: {
       state: () => STATE_NAMES[breaker.state],
       onBreak: listen(breaker.onBreak),
