@@ -151,7 +151,11 @@ export const decide = (
       const asked = subscription.cancelRequested;
       if (asked !== null && (asked.immediately || !immediately)) return [];
       if (!immediately && subscription.cancelAtPeriodEnd) return [];
-      return [{ type: "PlanSubscriptionCancelRequested", data: command.data }];
+      const { stripeSubscriptionId } = subscription;
+      return [{
+        type: "PlanSubscriptionCancelRequested",
+        data: { ...command.data, stripeSubscriptionId },
+      }];
     }
     case "RecordCancelRefused": {
       const subscription = existing(state, command.data.planSubscriptionId);

@@ -102,7 +102,10 @@ export type PlanSubscriptionEvent =
   | { type: "PlanSubscriptionConfirmedByStripe"; data: At & StripeChange }
   | { type: "PlanSubscriptionInvoicePaid"; data: Invoice }
   | { type: "PlanSubscriptionPaymentFailed"; data: Invoice }
-  | { type: "PlanSubscriptionCancelRequested"; data: At & { immediately: boolean } }
+  | {
+    type: "PlanSubscriptionCancelRequested";
+    data: At & { immediately: boolean; stripeSubscriptionId: string };
+  }
   | { type: "PlanSubscriptionCancelRefused"; data: At & { error: string } };
 
 const fromStripe = (
