@@ -181,7 +181,12 @@ export const evolve = (
       return fromStripe(state, event.data, { cancelAtPeriodEnd: false });
     case "PlanSubscriptionCanceled": {
       const { stripeEventId, stripeEventCreated, canceledAt = null } = event.data;
-      const fields = { status: "canceled" as const, canceledAt, cancelRequested: null };
+      const fields = {
+        status: "canceled" as const,
+        canceledAt,
+        cancelRequested: null,
+        cancelError: null,
+      };
       // Without a Stripe event: a delayed checkout payment that failed.
       return stripeEventId === undefined || stripeEventCreated === undefined
         ? { ...state, ...fields, updatedAt: at }
