@@ -148,7 +148,8 @@ export const stripeSdkGateway = (options: StripeSdkOptions | { client: Stripe })
     listCheckoutLineItems: (stripeCheckoutSessionId: string) =>
       call(async () => {
         const items: CheckoutLineItem[] = [];
-        for (let after: string | undefined;;) {
+        let after: string | undefined;
+        for (;;) {
           const page = await stripe.checkout.sessions.listLineItems(stripeCheckoutSessionId, {
             limit: 100,
             ...(after && { starting_after: after }),
