@@ -111,8 +111,11 @@ const payTier = async (
       `price tier ${input.priceTierId} has no Stripe price yet: try again in a moment`,
     );
   }
+  const { clientId, priceTierId, paymentStatus } = input;
   const session = await run.simulator("checkout_sessions/complete", {
-    ...input,
+    clientId,
+    priceTierId,
+    ...(paymentStatus && { paymentStatus }),
     stripeCustomerId: found.client.stripeCustomerId,
   });
   console.log(
