@@ -25,6 +25,16 @@ const MESSAGES = {
   PriceTierCreatedEvent: ["priceTiers", "priceTierId", "A price tier was created in Nudges."],
   PriceTierDeletedEvent: ["priceTiers", "priceTierId", "A price tier was deleted (archived)."],
   ClientCreatedEvent: ["clients", "clientId", "A client was created in Nudges."],
+  ClientUpdatedEvent: [
+    "clients",
+    "clientId",
+    "A client's name or email was changed in Nudges (only those).",
+  ],
+  PlanSubscriptionCancelRequestedEvent: [
+    "planSubscriptions",
+    "planSubscriptionId",
+    "Nudges asks Stripe to cancel a subscription, at the end of its paid period or now.",
+  ],
   StripeWebhookReceivedEvent: [
     "stripeEvents",
     "the Stripe object's id (data.object.id)",
@@ -35,7 +45,9 @@ const MESSAGES = {
 const CHANNELS = {
   plans: "Plans as Nudges changes them. Consumed by the outbound Stripe sync.",
   priceTiers: "Price tiers as Nudges changes them. Consumed by the outbound Stripe sync.",
-  clients: "Clients as Nudges creates them. Consumed by the outbound Stripe sync.",
+  clients: "Clients as Nudges creates and changes them. Consumed by the outbound Stripe sync.",
+  planSubscriptions:
+    "Cancellations Nudges asks of Stripe. Consumed by the outbound Stripe sync; Stripe's webhook confirms them.",
   stripeEvents: "Verified Stripe events, for the inbound consumer that turns them into commands.",
 } as const satisfies Record<keyof typeof TOPICS, string>;
 

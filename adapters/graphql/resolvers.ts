@@ -10,6 +10,7 @@ import type { z } from "zod";
 import type { Clock, NewId } from "../../application/ports/clock.ts";
 import type { EventStore, RecordedEvent } from "../../application/ports/event_store.ts";
 import type { Logger } from "../../application/ports/logger.ts";
+import type { StripeGateway } from "../../application/ports/stripe_gateway.ts";
 import * as commands from "../../application/commands/product_commands.ts";
 import type { PlanWithTiers } from "../../application/projections/fold.ts";
 import type { Projector } from "../../application/projections/projector.ts";
@@ -23,6 +24,7 @@ import { type Authentication, unauthenticatedMessage } from "./auth.ts";
 import { apiError, badInput } from "./errors.ts";
 import * as inputs from "./inputs.ts";
 import { planUpdates } from "./plan_updates.ts";
+import { billingResolvers, mergeResolvers } from "./billing_resolvers.ts";
 import type { Resolvers } from "./schema.ts";
 
 export type ResolverDeps = {
@@ -33,6 +35,8 @@ export type ResolverDeps = {
   logger: Logger;
   /** How long a mutation waits for the read model to include its write (default 5 s). */
   readYourWritesTimeoutMs?: number;
+  /** Stripe, for createCheckoutSession. */
+  gateway?: StripeGateway;
 };
 
 /** Per operation: who asks, and the id its events and logs carry. */
@@ -110,7 +114,7 @@ export const resolvers = (deps: ResolverDeps): Resolvers => {
       .map((plan) => ({ ...plan, priceTiers: tiers.get(plan.id) ?? [] }));
   };
 
-  return {
+  const general: Resolvers = {
     Query: {
       plans: (_, args: { includeInactive?: boolean | null }) => plans(!!args.includeInactive),
       plan: (_, { id }: { id: string }) => view.get("plans", id),
@@ -205,4 +209,5 @@ export const resolvers = (deps: ResolverDeps): Resolvers => {
           : view.get("paymentConfirmations", subscription.paymentConfirmationId),
     },
   };
+  return mergeResolvers(general, billingResolvers(deps, { authorize, writer, afterWrite }));
 };

@@ -10,6 +10,7 @@ import {
   GraphQLObjectType,
   type GraphQLSchema,
 } from "graphql";
+import { BILLING_SDL } from "./billing_schema.ts";
 
 export const SDL = /* GraphQL */ `
 "An ISO 8601 date and time in UTC, e.g. 2024-05-01T12:00:00.000Z."
@@ -85,7 +86,11 @@ type PlanSubscription {
   priceTierId: ID
   stripeSubscriptionId: String
   stripeCustomerId: String
-  "active, pending (payment not settled yet) or canceled."
+  """
+  Stripe's subscription status (incomplete, incomplete_expired, trialing, active,
+  past_due, unpaid, canceled, paused), or pending while a checkout payment is not settled.
+  A one-time purchase is active once paid.
+  """
   status: String!
   paymentConfirmation: PaymentConfirmation
   createdAt: DateTime!
@@ -187,7 +192,7 @@ export type Resolvers = Record<string, FieldResolvers>;
 
 /** The schema with `resolvers` attached; a resolver for a field the schema lacks is a bug. */
 export const productSchema = (resolvers: Resolvers): GraphQLSchema => {
-  const schema = buildSchema(SDL);
+  const schema = buildSchema(SDL + BILLING_SDL);
   for (const [typeName, fields] of Object.entries(resolvers)) {
     const type = schema.getType(typeName);
     if (!(type instanceof GraphQLObjectType)) throw new Error(`no object type ${typeName}`);

@@ -23,7 +23,7 @@ import {
 /** "NdgR": marks a SQLite file as a Nudges read model (PRAGMA application_id). */
 export const APPLICATION_ID = 0x4e646752;
 /** Bump when documents change shape: an older file is then rebuilt, not misread. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export class ReadModelFileError extends Error {
   override name = "ReadModelFileError";

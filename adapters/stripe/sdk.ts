@@ -6,6 +6,9 @@
  */
 import Stripe from "stripe";
 import {
+  type CheckoutLineItem,
+  type CustomerChanges,
+  type NewCheckoutSession,
   type NewCustomer,
   type NewPrice,
   type NewProduct,
@@ -134,5 +137,70 @@ export const stripeSdkGateway = (options: StripeSdkOptions | { client: Stripe })
           metadata: { nudges_client_id: customer.nudgesClientId },
         }, { idempotencyKey })
       ).then((created) => created.id),
+    updateCustomer: (stripeCustomerId: string, changes: CustomerChanges, idempotencyKey: string) =>
+      call(() => stripe.customers.update(stripeCustomerId, changes, { idempotencyKey }))
+        .then((updated) => updated.id),
+    createCheckoutSession: (session: NewCheckoutSession, idempotencyKey: string) =>
+      call(() =>
+        stripe.checkout.sessions.create(checkoutSessionParams(session), { idempotencyKey })
+      )
+        .then((created) => ({ id: created.id, url: created.url ?? "" })),
+    listCheckoutLineItems: (stripeCheckoutSessionId: string) =>
+      call(async () => {
+        const items: CheckoutLineItem[] = [];
+        let after: string | undefined;
+        for (;;) {
+          const page = await stripe.checkout.sessions.listLineItems(stripeCheckoutSessionId, {
+            limit: 100,
+            ...(after && { starting_after: after }),
+          });
+          for (const item of page.data) {
+            if (item.price === null || item.price === undefined) continue;
+            items.push({
+              quantity: item.quantity ?? 1,
+              amountSubtotal: item.amount_subtotal,
+              currency: item.currency,
+              price: item.price as unknown as CheckoutLineItem["price"],
+            });
+          }
+          if (!page.has_more || page.data.length === 0) return items;
+          after = page.data.at(-1)!.id;
+        }
+      }),
+    cancelSubscription: (
+      stripeSubscriptionId: string,
+      { immediately }: { immediately: boolean },
+      idempotencyKey: string,
+    ) =>
+      call(() =>
+        immediately
+          ? stripe.subscriptions.cancel(stripeSubscriptionId, {}, { idempotencyKey })
+          : stripe.subscriptions.update(
+            stripeSubscriptionId,
+            { cancel_at_period_end: true },
+            { idempotencyKey },
+          )
+      ).then((subscription) => subscription.id),
+  };
+};
+
+/** Nudges' metadata on the session, and on the subscription it makes, name who bought what. */
+const checkoutSessionParams = (
+  session: NewCheckoutSession,
+): Stripe.Checkout.SessionCreateParams => {
+  const metadata = {
+    nudges_client_id: session.nudgesClientId,
+    nudges_plan_id: session.nudgesPlanId,
+    nudges_price_tier_id: session.nudgesPriceTierId,
+  };
+  return {
+    mode: session.mode,
+    customer: session.stripeCustomerId,
+    client_reference_id: session.nudgesClientId,
+    line_items: [{ price: session.stripePriceId, quantity: 1 }],
+    success_url: session.successUrl,
+    cancel_url: session.cancelUrl,
+    metadata,
+    ...(session.mode === "subscription" && { subscription_data: { metadata } }),
   };
 };

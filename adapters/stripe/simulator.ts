@@ -10,7 +10,13 @@ import type { Logger } from "../../application/ports/logger.ts";
 import { silentLogger } from "../../application/ports/logger.ts";
 import { ApiError, nowSeconds, randomId, type StripeObject } from "./simulator_objects.ts";
 import { type CompleteCheckoutInput, parseForm } from "./simulator_params.ts";
-import { completeCheckout } from "./simulator_checkout.ts";
+import {
+  completeCheckout,
+  completeSessionRoute,
+  expireSession,
+  listLineItems,
+} from "./simulator_checkout.ts";
+import { checkoutPage, nextUrl, pageRequest } from "./simulator_checkout_page.ts";
 import type { Ctx, Handler } from "./simulator_handler.ts";
 import { findRoute } from "./simulator_routes.ts";
 import { type Change, openSimulatorStore } from "./simulator_store.ts";
@@ -102,7 +108,7 @@ export const startStripeSimulator = (options: StripeSimulatorOptions = {}): Stri
     extra: (body: unknown) => Change[] = () => [],
   ): unknown => {
     const now = nowSeconds();
-    const outcome = handler({ ...ctx, now, store });
+    const outcome = handler({ ...ctx, now, store, baseUrl });
     const events: StripeEvent[] = (outcome.events ?? []).map((spec) => ({
       id: randomId("evt_", 24),
       object: "event",
@@ -126,6 +132,31 @@ export const startStripeSimulator = (options: StripeSimulatorOptions = {}): Stri
     return outcome.body;
   };
 
+  /** The Checkout page (page.ts): public, as Stripe's own is. */
+  const servePage = (page: NonNullable<ReturnType<typeof pageRequest>>): Response => {
+    const html = (status: number, body: string) =>
+      new Response(body, { status, headers: { "content-type": "text/html; charset=utf-8" } });
+    const none = { id: null, idempotency_key: null };
+    if (page.action === "show") {
+      const session = store.get<StripeObject>("checkout.session", page.sessionId);
+      if (session === null) return html(404, "<p>No such Checkout Session.</p>");
+      const { data } = listLineItems({ params: {}, id: page.sessionId, now: 0, store })
+        .body as { data: { price: StripeObject; quantity: number }[] };
+      return html(200, checkoutPage(session, data));
+    }
+    const handler = page.action === "pay" ? completeSessionRoute : expireSession;
+    const session = run(
+      handler,
+      { params: {}, id: page.sessionId },
+      none,
+      API_VERSION,
+    ) as StripeObject;
+    const next = nextUrl(session, page.action);
+    return next === null
+      ? new Response(null, { status: 303, headers: { location: `/c/pay/${session.id}` } })
+      : new Response(null, { status: 303, headers: { location: next } });
+  };
+
   const serve = async (req: Request): Promise<Response> => {
     const requestId = randomId("req_", 14);
     const apiVersion = req.headers.get("stripe-version") ?? API_VERSION;
@@ -138,6 +169,8 @@ export const startStripeSimulator = (options: StripeSimulatorOptions = {}): Stri
       new Response(JSON.stringify(body, null, 2), { status, headers });
     const url = new URL(req.url);
     try {
+      const page = pageRequest(req.method, url.pathname);
+      if (page !== null) return servePage(page);
       authorize(req.headers.get("authorization"), apiKey);
       const route = findRoute(req.method, url.pathname);
       const body = req.method === "POST" ? await req.text() : "";
@@ -191,8 +224,10 @@ export const startStripeSimulator = (options: StripeSimulatorOptions = {}): Stri
   };
 
   let server: Deno.HttpServer<Deno.NetAddr>;
+  let baseUrl = "";
   try {
     server = Deno.serve({ hostname, port, onListen: () => {} }, serve);
+    baseUrl = `http://${hostname}:${server.addr.port}`;
   } catch (error) {
     void sender.close();
     store.close();
@@ -205,7 +240,7 @@ export const startStripeSimulator = (options: StripeSimulatorOptions = {}): Stri
   };
   sender.kick(); // deliveries left from the last run
   return {
-    url: `http://${hostname}:${server.addr.port}`,
+    url: baseUrl,
     port: server.addr.port,
     completeCheckout: (input) =>
       Promise.resolve().then(() =>

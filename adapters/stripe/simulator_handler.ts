@@ -12,6 +12,8 @@ export type Ctx = {
   id: string;
   now: number;
   store: SimulatorStore;
+  /** Where the simulator listens, for the URLs it hands out (a Checkout Session's page). */
+  baseUrl?: string;
 };
 export type EventSpec = {
   type: string;

@@ -17,7 +17,20 @@ import {
 } from "./simulator_objects.ts";
 import { customerParams, parseParams, priceParams, productParams } from "./simulator_params.ts";
 import type { Kind } from "./simulator_store.ts";
-import { completeCheckout, createCheckoutSession } from "./simulator_checkout.ts";
+import {
+  completeCheckout,
+  completeSessionRoute,
+  createCheckoutSession,
+  expireSession,
+  listLineItems,
+} from "./simulator_checkout.ts";
+import {
+  cancelSubscription,
+  devCancelSubscription,
+  failRenewal,
+  renewSubscription,
+  updateSubscription,
+} from "./simulator_subscriptions.ts";
 import { created, type Handler, load } from "./simulator_handler.ts";
 
 const update = (kind: Kind, schema: z.ZodType<Record<string, unknown>>): Handler => (ctx) => {
@@ -119,6 +132,10 @@ const createCustomer: Handler = (ctx) => {
 };
 
 type Route = { method: string; path: RegExp; handler: Handler; json?: boolean };
+/** The simulator's own routes (what Stripe does on its side: a customer paying, a renewal). */
+const dev = (path: string, handler: Handler): Route[] => [
+  { method: "POST", path: new RegExp(`^/dev/${path}$`), handler, json: true },
+];
 const resource = (path: string, kind: Kind, create: Handler, change?: Handler): Route[] => [
   { method: "POST", path: new RegExp(`^/v1/${path}$`), handler: create },
   { method: "GET", path: new RegExp(`^/v1/${path}$`), handler: list(kind, `/v1/${path}`) },
@@ -132,11 +149,25 @@ const ROUTES: Route[] = [
   ...resource("customers", "customer", createCustomer, update("customer", customerParams.update)),
   ...resource("checkout/sessions", "checkout.session", createCheckoutSession),
   {
-    method: "POST",
-    path: /^\/dev\/checkout_sessions\/complete$/,
-    handler: completeCheckout,
-    json: true,
+    method: "GET",
+    path: /^\/v1\/checkout\/sessions\/([^/]+)\/line_items$/,
+    handler: listLineItems,
   },
+  {
+    method: "GET",
+    path: /^\/v1\/subscriptions$/,
+    handler: list("subscription", "/v1/subscriptions"),
+  },
+  { method: "GET", path: /^\/v1\/subscriptions\/([^/]+)$/, handler: retrieve("subscription") },
+  { method: "POST", path: /^\/v1\/subscriptions\/([^/]+)$/, handler: updateSubscription },
+  { method: "DELETE", path: /^\/v1\/subscriptions\/([^/]+)$/, handler: cancelSubscription },
+  { method: "GET", path: /^\/v1\/invoices\/([^/]+)$/, handler: retrieve("invoice") },
+  ...dev("checkout_sessions/complete", completeCheckout),
+  ...dev("checkout_sessions/([^/]+)/complete", completeSessionRoute),
+  ...dev("checkout_sessions/([^/]+)/expire", expireSession),
+  ...dev("subscriptions/([^/]+)/renew", renewSubscription),
+  ...dev("subscriptions/([^/]+)/fail", failRenewal),
+  ...dev("subscriptions/([^/]+)/cancel", devCancelSubscription),
 ];
 
 export const findRoute = (method: string, pathname: string) => {

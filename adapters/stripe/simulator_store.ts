@@ -14,6 +14,9 @@ export type Kind =
   | "price"
   | "customer"
   | "checkout.session"
+  | "checkout.basket"
+  | "subscription"
+  | "invoice"
   | "idempotency"
   | "delivery";
 

@@ -27,7 +27,7 @@ const productFields = (product: StripeProduct): PlanFields => ({
 });
 
 /** The plan that owns a Stripe product: Nudges' own twin, or the one imported from it. */
-const planOwningProduct = async (
+export const planOwningProduct = async (
   store: EventStore,
   stripeProductId: string,
 ): Promise<string | null> => {

@@ -10,6 +10,7 @@ import { type Bus, type Consumer, type MessageHandler, PermanentFailure } from "
 import type { Clock } from "../ports/clock.ts";
 import { type EventStore, WrongExpectedRevision } from "../ports/event_store.ts";
 import { type Logger, silentLogger } from "../ports/logger.ts";
+import type { StripeGateway } from "../ports/stripe_gateway.ts";
 import { nameBasedId } from "../shared/ids.ts";
 import {
   HEADERS,
@@ -26,7 +27,13 @@ import {
 import type { InboundContext } from "./context.ts";
 import { STRIPE_EVENT_HANDLERS } from "./handlers.ts";
 
-export type InboundDeps = { store: EventStore; clock: Clock; logger?: Logger };
+export type InboundDeps = {
+  store: EventStore;
+  clock: Clock;
+  logger?: Logger;
+  /** For a Checkout Session without metadata.nudges_*: its line items name the price. */
+  gateway?: StripeGateway;
+};
 
 // A refusal by the domain will not change on retry, except a concurrent import.
 const RETRYABLE_CODES = new Set(["PlanExists", "PriceTierExists"]);
@@ -40,7 +47,7 @@ const asBusFailure = (error: unknown): unknown =>
  * (dead-lettered at once) and other errors for what may apply later (retried).
  */
 export const inboundHandler = (
-  { store, clock, logger = silentLogger }: InboundDeps,
+  { store, clock, logger = silentLogger, gateway }: InboundDeps,
 ): MessageHandler =>
 async (message) => {
   const { eventId, data } = parseMessage(message, StripeWebhookReceivedEvent);
@@ -67,6 +74,8 @@ async (message) => {
     created,
     event,
     metadata: { correlationId, causationId: eventId, cause },
+    gateway,
+    logger: log,
   };
   try {
     await STRIPE_EVENT_HANDLERS[stripeEventType](ctx);

@@ -7,6 +7,8 @@
 import type { DomainEvent } from "../../domain/decider.ts";
 import type { Clock } from "../ports/clock.ts";
 import type { EventMetadata, EventStore } from "../ports/event_store.ts";
+import type { Logger } from "../ports/logger.ts";
+import type { StripeGateway } from "../ports/stripe_gateway.ts";
 import type { Aggregate, CommandResult } from "../shared/command_handler.ts";
 
 export type InboundContext = {
@@ -19,6 +21,9 @@ export type InboundContext = {
   /** The Stripe event as Stripe sent it. */
   event: Record<string, unknown>;
   metadata: Omit<EventMetadata, "eventId">;
+  /** For what the event itself does not say (a Checkout Session's line items). */
+  gateway?: StripeGateway;
+  logger?: Logger;
 };
 
 /**

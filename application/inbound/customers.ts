@@ -1,5 +1,6 @@
 /**
- * Stripe customers → which client each belongs to. Nudges makes a client's customer with
+ * Stripe customers → which client each belongs to, and the client's name and email as
+ * changed in Stripe (customer.updated), or its Stripe customer gone (customer.deleted). Nudges makes a client's customer with
  * metadata.nudges_client_id (application/outbound/clients.ts links the client right
  * after); its customer.created webhook records that owner under the customer's id, so a
  * checkout session that names only its customer finds the client in one read.
@@ -9,7 +10,7 @@ import type { ClientEvent } from "../../domain/client.ts";
 import { PermanentFailure } from "../ports/bus.ts";
 import type { EventStore } from "../ports/event_store.ts";
 import { clients } from "../shared/aggregates.ts";
-import type { InboundContext } from "./context.ts";
+import { applyOnce, type InboundContext, stripeChange } from "./context.ts";
 import { recordCustomerOwner, recordedClientOfCustomer } from "./owners.ts";
 import type { StripeCustomer } from "./stripe_objects.ts";
 
@@ -28,6 +29,44 @@ export const applyCustomerCreated = async (
     );
   }
   await recordCustomerOwner(ctx, customer.id, clientId);
+};
+
+/**
+ * customer.updated and customer.deleted of a client's customer. Nudges' own change coming
+ * back (`fromNudges`) is in the client already, and a late echo must not overwrite a
+ * newer one. Customers of no client are not imported.
+ */
+export const applyCustomerChange = async (
+  ctx: InboundContext,
+  customer: StripeCustomer,
+  { fromNudges }: { fromNudges: boolean },
+): Promise<void> => {
+  const clientId = customer.metadata.nudges_client_id ??
+    await clientOfCustomer(ctx.store, customer.id);
+  if (clientId === null) return;
+  const { state: client } = await clients.read(ctx.store, clientId);
+  if (client === null) {
+    throw new PermanentFailure(
+      `Stripe customer ${customer.id} names client ${clientId} in metadata.nudges_client_id, but there is no such client`,
+    );
+  }
+  if (ctx.stripeEventType === "customer.deleted") {
+    await applyOnce(ctx, clients, {
+      type: "ApplyStripeCustomerDeletion",
+      data: { clientId, ...stripeChange(ctx), stripeCustomerId: customer.id },
+    }, "delete");
+    return;
+  }
+  if (fromNudges) return;
+  await applyOnce(ctx, clients, {
+    type: "ApplyStripeCustomerChange",
+    data: {
+      clientId,
+      ...stripeChange(ctx),
+      ...(customer.name != null && { name: customer.name }),
+      ...(customer.email != null && { email: customer.email }),
+    },
+  }, "change");
 };
 
 const PAGE = 1000;

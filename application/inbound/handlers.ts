@@ -11,8 +11,19 @@ import type { HandledStripeEventType } from "../shared/stripe_events.ts";
 import { applyPriceEvent, applyProductEvent } from "./catalog.ts";
 import { applyCheckoutSession } from "./checkout.ts";
 import type { InboundContext } from "./context.ts";
-import { applyCustomerCreated } from "./customers.ts";
-import { CheckoutSession, StripeCustomer, StripePrice, StripeProduct } from "./stripe_objects.ts";
+import { applyCustomerChange, applyCustomerCreated } from "./customers.ts";
+import { applyInvoiceEvent } from "./invoices.ts";
+import { applyChargeRefunded } from "./refunds.ts";
+import {
+  CheckoutSession,
+  StripeCharge,
+  StripeCustomer,
+  StripeInvoice,
+  StripePrice,
+  StripeProduct,
+  StripeSubscription,
+} from "./stripe_objects.ts";
+import { applySubscriptionEvent } from "./subscriptions.ts";
 
 /** Applies one Stripe event (ctx.event) through domain commands. */
 export type StripeEventHandler = (ctx: InboundContext) => Promise<void>;
@@ -45,6 +56,17 @@ const checkoutSession: StripeEventHandler = (ctx) =>
   applyCheckoutSession(ctx, objectOf(CheckoutSession, ctx));
 const customerCreated: StripeEventHandler = (ctx) =>
   applyCustomerCreated(ctx, objectOf(StripeCustomer, ctx));
+const customerChanged: StripeEventHandler = (ctx) =>
+  applyCustomerChange(ctx, objectOf(StripeCustomer, ctx), {
+    fromNudges: causedByNudges(ctx.event),
+  });
+// Nudges' own cancel coming back is applied too: it is Stripe's confirmation, and the
+// inbound side never calls Stripe about a subscription.
+const subscription: StripeEventHandler = (ctx) =>
+  applySubscriptionEvent(ctx, objectOf(StripeSubscription, ctx));
+const invoice: StripeEventHandler = (ctx) => applyInvoiceEvent(ctx, objectOf(StripeInvoice, ctx));
+const chargeRefunded: StripeEventHandler = (ctx) =>
+  applyChargeRefunded(ctx, objectOf(StripeCharge, ctx));
 
 export const STRIPE_EVENT_HANDLERS: Readonly<Record<HandledStripeEventType, StripeEventHandler>> = {
   "product.created": product,
@@ -54,6 +76,16 @@ export const STRIPE_EVENT_HANDLERS: Readonly<Record<HandledStripeEventType, Stri
   "price.updated": price,
   "price.deleted": price,
   "customer.created": customerCreated,
+  "customer.updated": customerChanged,
+  "customer.deleted": customerChanged,
+  "customer.subscription.created": subscription,
+  "customer.subscription.updated": subscription,
+  "customer.subscription.deleted": subscription,
+  "customer.subscription.paused": subscription,
+  "customer.subscription.resumed": subscription,
+  "invoice.paid": invoice,
+  "invoice.payment_failed": invoice,
+  "charge.refunded": chargeRefunded,
   "checkout.session.completed": checkoutSession,
   "checkout.session.async_payment_succeeded": checkoutSession,
   "checkout.session.async_payment_failed": checkoutSession,

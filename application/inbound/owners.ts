@@ -12,12 +12,18 @@ import { applyOnce, type InboundContext } from "./context.ts";
 
 export const PRODUCT_OWNER_RECORDED = "StripeProductOwnerRecorded";
 export const CUSTOMER_OWNER_RECORDED = "StripeCustomerOwnerRecorded";
+export const PAYMENT_OWNER_RECORDED = "StripePaymentOwnerRecorded";
 
 export const productOwnerStream = (stripeProductId: string): string =>
   `stripeProductOwner-${stripeProductId}`;
 export const customerOwnerStream = (stripeCustomerId: string): string =>
   `stripeCustomerOwner-${stripeCustomerId}`;
 
+/** A PaymentIntent (pi_…) or Invoice (in_…) of a checkout, and its payment confirmation. */
+export const paymentOwnerStream = (stripePaymentId: string): string =>
+  `stripePaymentOwner-${stripePaymentId}`;
+
+type PaymentOwner = { stripePaymentId: string; paymentConfirmationId: string };
 type ProductOwner = { stripeProductId: string; planId: string };
 type CustomerOwner = { stripeCustomerId: string; clientId: string };
 type RecordOwner<D> = { type: "RecordOwner"; data: D };
@@ -40,6 +46,31 @@ const customerOwners = aggregate(
   customerOwnerStream,
   (command) => command.data.stripeCustomerId,
 );
+
+const paymentOwners = aggregate(
+  firstOwner<PaymentOwner>(PAYMENT_OWNER_RECORDED),
+  paymentOwnerStream,
+  (command) => command.data.stripePaymentId,
+);
+
+/** Records which payment confirmation a checkout's PaymentIntent or Invoice belongs to. */
+export const recordPaymentOwner = async (
+  ctx: InboundContext,
+  stripePaymentId: string,
+  paymentConfirmationId: string,
+): Promise<void> => {
+  await applyOnce(ctx, paymentOwners, {
+    type: "RecordOwner",
+    data: { stripePaymentId, paymentConfirmationId },
+  }, "owner");
+};
+
+/** The payment confirmation of a checkout's PaymentIntent or Invoice; null when none. */
+export const recordedPaymentOf = async (
+  store: EventStore,
+  stripePaymentId: string,
+): Promise<string | null> =>
+  (await paymentOwners.read(store, stripePaymentId)).state?.paymentConfirmationId ?? null;
 
 export const recordProductOwner = async (
   ctx: InboundContext,

@@ -10,7 +10,12 @@ import { sleep } from "../shared/sleep.ts";
 import { outboundHandler } from "./handler.ts";
 import { NotInStripeYet, type OutboundDeps } from "./stripe_call.ts";
 
-export const OUTBOUND_TOPICS = [TOPICS.plans, TOPICS.priceTiers, TOPICS.clients] as const;
+export const OUTBOUND_TOPICS = [
+  TOPICS.plans,
+  TOPICS.priceTiers,
+  TOPICS.clients,
+  TOPICS.planSubscriptions,
+] as const;
 
 export type OutboundOptions = {
   bus: Bus;

@@ -7,7 +7,8 @@ import { DomainError } from "../../domain/decider.ts";
 import { type MessageHandler, PermanentFailure } from "../ports/bus.ts";
 import { silentLogger } from "../ports/logger.ts";
 import { parseMessage } from "../shared/integration_events.ts";
-import { clientCreated } from "./clients.ts";
+import { clientCreated, clientUpdated } from "./clients.ts";
+import { planSubscriptionCancelRequested } from "./plan_subscriptions.ts";
 import { planCreated, planDeleted, planUpdated } from "./plans.ts";
 import { priceTierCreated, priceTierDeleted } from "./price_tiers.ts";
 import type { OutboundContext, OutboundDeps } from "./stripe_call.ts";
@@ -27,6 +28,10 @@ const dispatch = (ctx: OutboundContext): Promise<void> => {
       return priceTierDeleted(ctx, event);
     case "ClientCreatedEvent":
       return clientCreated(ctx, event);
+    case "ClientUpdatedEvent":
+      return clientUpdated(ctx, event);
+    case "PlanSubscriptionCancelRequestedEvent":
+      return planSubscriptionCancelRequested(ctx, event);
     default:
       // Messages for other consumers (StripeProductCreatedEvent, webhooks): not ours.
       return Promise.resolve();

@@ -7,6 +7,7 @@
  */
 import type { ClientEvent } from "../../domain/client.ts";
 import type { PlanEvent } from "../../domain/plan.ts";
+import type { PlanSubscriptionEvent } from "../../domain/plan_subscription.ts";
 import type { PriceTierEvent } from "../../domain/price_tier.ts";
 import type { OutgoingMessage } from "../ports/bus.ts";
 import type { EventStore, RecordedEvent } from "../ports/event_store.ts";
@@ -20,7 +21,12 @@ export class UnpublishableEvent extends Error {
 }
 
 /** The events the outbox looks at; any other event of the store is not published. */
-type Published = PlanEvent | PriceTierEvent | ClientEvent | StripeEventRecord;
+type Published =
+  | PlanEvent
+  | PriceTierEvent
+  | ClientEvent
+  | PlanSubscriptionEvent
+  | StripeEventRecord;
 
 type Mapped = { topic: string; key: string; type: IntegrationEvent["type"]; data: unknown };
 
@@ -90,6 +96,24 @@ const mapped = async (
         key: clientId,
         type: "ClientCreatedEvent",
         data: { clientId, name, email },
+      };
+    }
+    case "ClientUpdated": {
+      const { clientId, changes } = event.data;
+      return {
+        topic: TOPICS.clients,
+        key: clientId,
+        type: "ClientUpdatedEvent",
+        data: { clientId, changes },
+      };
+    }
+    case "PlanSubscriptionCancelRequested": {
+      const { planSubscriptionId, stripeSubscriptionId, immediately } = event.data;
+      return {
+        topic: TOPICS.planSubscriptions,
+        key: planSubscriptionId,
+        type: "PlanSubscriptionCancelRequestedEvent",
+        data: { planSubscriptionId, stripeSubscriptionId, immediately },
       };
     }
     case "StripeWebhookReceived": {

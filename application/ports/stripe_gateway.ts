@@ -37,7 +37,37 @@ export type NewPrice = {
 
 export type NewCustomer = { nudgesClientId: string; name: string; email: string };
 
-/** Each call resolves to the id of the Stripe object it created or changed. */
+/** Only the fields given change. */
+export type CustomerChanges = { name?: string; email?: string };
+
+/** A Checkout Session for one price tier, paid by the client's Stripe customer. */
+export type NewCheckoutSession = {
+  nudgesClientId: string;
+  nudgesPlanId: string;
+  nudgesPriceTierId: string;
+  stripeCustomerId: string;
+  stripePriceId: string;
+  /** subscription for a recurring price, payment for a one-time one. */
+  mode: "subscription" | "payment";
+  successUrl: string;
+  cancelUrl: string;
+};
+
+export type CreatedCheckoutSession = { id: string; url: string };
+
+/** One line of a Checkout Session, with its price as Stripe sends it (a Price object). */
+export type CheckoutLineItem = {
+  quantity: number;
+  /** Before discounts and taxes, in the currency's minor unit. */
+  amountSubtotal: number;
+  currency: string;
+  price: Record<string, unknown> & { id: string };
+};
+
+/**
+ * Each change resolves to the id of the Stripe object it created or changed; a create or
+ * change carries an idempotency key, a read none.
+ */
 export interface StripeGateway {
   createProduct(product: NewProduct, idempotencyKey: string): Promise<string>;
   updateProduct(
@@ -49,6 +79,23 @@ export interface StripeGateway {
   /** Sets the price inactive: Stripe prices cannot be deleted. */
   archivePrice(stripePriceId: string, idempotencyKey: string): Promise<string>;
   createCustomer(customer: NewCustomer, idempotencyKey: string): Promise<string>;
+  updateCustomer(
+    stripeCustomerId: string,
+    changes: CustomerChanges,
+    idempotencyKey: string,
+  ): Promise<string>;
+  createCheckoutSession(
+    session: NewCheckoutSession,
+    idempotencyKey: string,
+  ): Promise<CreatedCheckoutSession>;
+  /** Every line item of a Checkout Session (Stripe's list-line-items call, all pages). */
+  listCheckoutLineItems(stripeCheckoutSessionId: string): Promise<CheckoutLineItem[]>;
+  /** Cancels at the end of the paid period (cancel_at_period_end), or now. */
+  cancelSubscription(
+    stripeSubscriptionId: string,
+    options: { immediately: boolean },
+    idempotencyKey: string,
+  ): Promise<string>;
 }
 
 /** Why a call may succeed later. */

@@ -11,7 +11,12 @@ import type { EventStore, RecordedEvent } from "../ports/event_store.ts";
 import { type Logger, silentLogger } from "../ports/logger.ts";
 import { type Metrics, noMetrics } from "../ports/metrics.ts";
 import { type PlanWithTiers, planWithTiers, project, touchedPlanIds } from "./fold.ts";
-import type { Checkpoint, ReadModelStore, ReadView } from "../ports/read_model.ts";
+import type {
+  Checkpoint,
+  PlanSubscriptionView,
+  ReadModelStore,
+  ReadView,
+} from "../ports/read_model.ts";
 import { overlay } from "./overlay.ts";
 
 export type ProjectorStatus = "starting" | "catching up" | "live" | "stopped" | "failed";
@@ -26,6 +31,8 @@ export type Projector = {
   waitFor(position: number, timeoutMs: number): Promise<boolean>;
   /** Called after each commit with every plan changed in it, once per event that changed it. */
   onPlanChanged(listener: (plan: PlanWithTiers) => void): () => void;
+  /** Called after each commit with every plan subscription changed in it, once per event. */
+  onPlanSubscriptionChanged(listener: (subscription: PlanSubscriptionView) => void): () => void;
   /**
    * Counts the events in the store past the committed position, up to `limit` (default
    * 10,000), and sets the projection_lag_events gauge to it: call it when metrics are read.
@@ -70,6 +77,7 @@ export const startProjector = (
   );
   const aborter = new AbortController();
   const listeners = new Set<(plan: PlanWithTiers) => void>();
+  const subscriptionListeners = new Set<(subscription: PlanSubscriptionView) => void>();
   let waiters: Waiter[] = [];
   let committed: Checkpoint = readModel.checkpoint();
   let status: ProjectorStatus = "starting";
@@ -78,6 +86,7 @@ export const startProjector = (
   let pendingCheckpoint = committed;
   let pendingEvents = 0;
   let notices: PlanWithTiers[] = [];
+  let subscriptionNotices: PlanSubscriptionView[] = [];
   let flushTimer: ReturnType<typeof setTimeout> | undefined;
   let failure: unknown;
 
@@ -102,6 +111,8 @@ export const startProjector = (
     pendingEvents = 0;
     const sent = notices;
     notices = [];
+    const sentSubscriptions = subscriptionNotices;
+    subscriptionNotices = [];
     settle((w) => w.position <= committed.position);
     for (const plan of sent) {
       for (const listener of listeners) {
@@ -109,6 +120,15 @@ export const startProjector = (
           listener(plan);
         } catch (error) {
           log.error("a plan listener failed", { error, planId: plan.id });
+        }
+      }
+    }
+    for (const subscription of sentSubscriptions) {
+      for (const listener of subscriptionListeners) {
+        try {
+          listener(subscription);
+        } catch (error) {
+          log.error("a plan subscription listener failed", { error, id: subscription.id });
         }
       }
     }
@@ -130,6 +150,11 @@ export const startProjector = (
       for (const planId of touchedPlanIds(changes)) {
         const plan = planWithTiers(pending.view, planId);
         if (plan) notices.push(plan);
+      }
+    }
+    if (subscriptionListeners.size > 0) {
+      for (const change of changes) {
+        if (change.collection === "planSubscriptions") subscriptionNotices.push(change.doc);
       }
     }
     if (pendingEvents >= batchSize) flush();
@@ -216,6 +241,10 @@ export const startProjector = (
     onPlanChanged(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    onPlanSubscriptionChanged(listener) {
+      subscriptionListeners.add(listener);
+      return () => subscriptionListeners.delete(listener);
     },
     async measureLag(limit = 10_000) {
       const lag = (await store.readAll({ after: committed.position, limit })).length;

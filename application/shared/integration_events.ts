@@ -11,6 +11,7 @@ export const TOPICS = {
   plans: "nudges.plans",
   priceTiers: "nudges.price-tiers",
   clients: "nudges.clients",
+  planSubscriptions: "nudges.plan-subscriptions",
   stripeEvents: "stripe.events",
 } as const;
 
@@ -79,6 +80,19 @@ export const ClientCreatedEvent = envelope(
   "ClientCreatedEvent",
   z.object({ clientId: id, name: z.string().min(1), email: z.string().min(3) }),
 );
+/** Only the fields given changed. */
+export const ClientUpdatedEvent = envelope(
+  "ClientUpdatedEvent",
+  z.object({
+    clientId: id,
+    changes: z.object({ name: z.string().min(1).optional(), email: z.string().min(3).optional() }),
+  }),
+);
+/** Nudges asks Stripe to cancel a subscription: at the end of its paid period, or now. */
+export const PlanSubscriptionCancelRequestedEvent = envelope(
+  "PlanSubscriptionCancelRequestedEvent",
+  z.object({ planSubscriptionId: id, stripeSubscriptionId: id, immediately: z.boolean() }),
+);
 /** A plan got its Stripe product: outbound sync linked it from Stripe's answer. */
 export const StripeProductCreatedEvent = envelope(
   "StripeProductCreatedEvent",
@@ -106,6 +120,8 @@ export const IntegrationEvent = z.discriminatedUnion("type", [
   PriceTierCreatedEvent,
   PriceTierDeletedEvent,
   ClientCreatedEvent,
+  ClientUpdatedEvent,
+  PlanSubscriptionCancelRequestedEvent,
   StripeProductCreatedEvent,
   StripeWebhookReceivedEvent,
 ]);

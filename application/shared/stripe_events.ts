@@ -14,9 +14,19 @@ export const HANDLED_STRIPE_EVENT_TYPES = [
   "price.updated",
   "price.deleted",
   "customer.created",
+  "customer.updated",
+  "customer.deleted",
   "checkout.session.completed",
   "checkout.session.async_payment_succeeded",
   "checkout.session.async_payment_failed",
+  "customer.subscription.created",
+  "customer.subscription.updated",
+  "customer.subscription.deleted",
+  "customer.subscription.paused",
+  "customer.subscription.resumed",
+  "invoice.paid",
+  "invoice.payment_failed",
+  "charge.refunded",
 ] as const;
 
 export type HandledStripeEventType = typeof HANDLED_STRIPE_EVENT_TYPES[number];

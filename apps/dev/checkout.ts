@@ -1,24 +1,26 @@
 /**
- * `deno task checkout --client <id> --tier <id>`: a customer completes a Stripe Checkout
- * for a price tier, in the simulator of the running `deno task dev` (same DATA_DIR). The
- * simulator posts checkout.session.completed to the webhook endpoint, as Stripe would;
- * this waits until the payment confirmation and the plan subscription show in GraphQL.
+ * `deno task checkout`: a customer's side of Stripe, in the simulator of the running
+ * `deno task dev` (same DATA_DIR), posting the webhooks Stripe would:
+ *
+ * - `--client <id> --tier <id>`: the client completes a Checkout for a price tier at once;
+ * - `--session <cs_…> [--abandon]`: pays (or leaves) a session createCheckoutSession made,
+ *   as a person would on the page at its url;
+ * - `--subscription <id> --renew | --fail | --cancel`: the next period is paid, its
+ *   payment fails, or the customer cancels (a plan subscription's id or its sub_… id).
+ *
+ * Each waits until the plan subscription shows the change in GraphQL and prints it.
  * @module
  */
 import { parseArgs } from "node:util";
-import { join } from "node:path";
-import { readRunFile } from "./run_file.ts";
-import { DEV_SECRETS_FILE } from "./secrets.ts";
+import { DevCommandError, devRun, waitFor } from "./dev_client.ts";
+import { describe, lifeStep, planSubscriptions, settleSession } from "./subscription_life.ts";
 
-const USAGE = "usage: deno task checkout --client <client id> --tier <price tier id> " +
-  "[--payment-status paid|unpaid|no_payment_required]";
-/** The simulator takes any test-mode key; this one is no secret. */
-const SIMULATOR_KEY = "sk_test_nudges_dev_checkout";
-const WAIT_MS = 30_000;
-
-class CheckoutError extends Error {
-  override name = "CheckoutError";
-}
+const USAGE = [
+  "usage: deno task checkout --client <client id> --tier <price tier id> " +
+  "[--payment-status paid|unpaid|no_payment_required]",
+  "       deno task checkout --session <checkout session id> [--abandon] [--payment-status …]",
+  "       deno task checkout --subscription <plan subscription or sub_ id> --renew|--fail|--cancel",
+].join("\n");
 
 const options = () => {
   try {
@@ -27,6 +29,12 @@ const options = () => {
       options: {
         client: { type: "string" },
         tier: { type: "string" },
+        session: { type: "string" },
+        subscription: { type: "string" },
+        abandon: { type: "boolean" },
+        renew: { type: "boolean" },
+        fail: { type: "boolean" },
+        cancel: { type: "boolean" },
         "payment-status": { type: "string" },
         help: { type: "boolean" },
       },
@@ -37,82 +45,43 @@ const options = () => {
       Deno.exit(0);
     }
     const paymentStatus = values["payment-status"];
-    if (!values.client || !values.tier) throw new Error("--client and --tier are required");
     if (paymentStatus && !["paid", "unpaid", "no_payment_required"].includes(paymentStatus)) {
       throw new Error(
         `--payment-status ${paymentStatus} is not paid, unpaid or no_payment_required`,
       );
     }
-    return { clientId: values.client, priceTierId: values.tier, paymentStatus };
-  } catch (error) {
-    throw new CheckoutError(`${(error as Error).message}\n${USAGE}`);
-  }
-};
-
-const token = async (dataDir: string): Promise<string | null> => {
-  const given = Deno.env.get("PRODUCT_API_TOKEN");
-  if (given) return given;
-  try {
-    const kept = JSON.parse(await Deno.readTextFile(join(dataDir, DEV_SECRETS_FILE)));
-    return typeof kept.PRODUCT_API_TOKEN === "string" ? kept.PRODUCT_API_TOKEN : null;
-  } catch {
-    return null; // queries are answered without it
-  }
-};
-
-const reach = async (what: string, url: string, init: RequestInit) => {
-  try {
-    return await fetch(url, init);
-  } catch (error) {
-    throw new CheckoutError(
-      `cannot reach the ${what} at ${url} (${(error as Error).message}): is deno task dev running?`,
-    );
-  }
-};
-
-const graphql =
-  (url: string, bearer: string | null) =>
-  async <T>(query: string, variables: Record<string, unknown>): Promise<T> => {
-    const response = await reach("product API", url, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
-      },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = await response.json();
-    if (body.errors) {
-      throw new CheckoutError(`the product API refused: ${JSON.stringify(body.errors)}`);
+    if (values.session) {
+      return {
+        kind: "session" as const,
+        sessionId: values.session,
+        abandon: !!values.abandon,
+        paymentStatus,
+      };
     }
-    return body.data;
-  };
-
-type Subscription = {
-  id: string;
-  status: string;
-  planId: string | null;
-  stripeSubscriptionId: string | null;
-  paymentConfirmation: { id: string; stripeCheckoutSessionId: string; paymentStatus: string };
+    if (values.subscription) {
+      const steps = (["renew", "fail", "cancel"] as const).filter((step) => values[step]);
+      if (steps.length !== 1) {
+        throw new Error("--subscription needs one of --renew, --fail, --cancel");
+      }
+      return { kind: "life" as const, id: values.subscription, step: steps[0]! };
+    }
+    if (!values.client || !values.tier) throw new Error("--client and --tier are required");
+    return {
+      kind: "tier" as const,
+      clientId: values.client,
+      priceTierId: values.tier,
+      paymentStatus,
+    };
+  } catch (error) {
+    throw new DevCommandError(`${(error as Error).message}\n${USAGE}`);
+  }
 };
 
-const checkout = async () => {
-  const input = options();
-  const dataDir = Deno.env.get("DATA_DIR") || "./data";
-  const run = await readRunFile(dataDir);
-  if (run === null) {
-    throw new CheckoutError(
-      `no dev run under DATA_DIR=${dataDir}: start deno task dev first (with the same DATA_DIR)`,
-    );
-  }
-  if (run.stripeSimulator === null) {
-    throw new CheckoutError(
-      "deno task dev talks to Stripe (STRIPE_API_KEY is set), not the simulator: complete a " +
-        "test-mode Checkout Session in Stripe instead (see README.md, Against Stripe)",
-    );
-  }
-  const query = graphql(run.graphql, await token(dataDir));
-  const found = await query<{
+const payTier = async (
+  input: { clientId: string; priceTierId: string; paymentStatus?: string },
+) => {
+  const run = await devRun();
+  const found = await run.graphql<{
     client: { stripeCustomerId: string | null } | null;
     priceTier: { stripePriceId: string | null; isActive: boolean } | null;
   }>(
@@ -123,80 +92,64 @@ const checkout = async () => {
     { client: input.clientId, tier: input.priceTierId },
   );
   if (found.client === null) {
-    throw new CheckoutError(`there is no client ${input.clientId}: createClient makes one`);
+    throw new DevCommandError(`there is no client ${input.clientId}: createClient makes one`);
   }
   if (found.client.stripeCustomerId === null) {
     // Else the simulator would make the session a customer of its own: a second one.
-    throw new CheckoutError(
+    throw new DevCommandError(
       `client ${input.clientId} has no Stripe customer yet: try again in a moment`,
     );
   }
   if (found.priceTier === null) {
-    throw new CheckoutError(`there is no price tier ${input.priceTierId}`);
+    throw new DevCommandError(`there is no price tier ${input.priceTierId}`);
   }
   if (!found.priceTier.isActive) {
-    throw new CheckoutError(`price tier ${input.priceTierId} is archived: nobody can buy it`);
+    throw new DevCommandError(`price tier ${input.priceTierId} is archived: nobody can buy it`);
   }
   if (found.priceTier.stripePriceId === null) {
-    throw new CheckoutError(
+    throw new DevCommandError(
       `price tier ${input.priceTierId} has no Stripe price yet: try again in a moment`,
     );
   }
-
-  const response = await reach(
-    "Stripe simulator",
-    `${run.stripeSimulator}/dev/checkout_sessions/complete`,
-    {
-      method: "POST",
-      headers: { authorization: `Bearer ${SIMULATOR_KEY}`, "content-type": "application/json" },
-      body: JSON.stringify({ ...input, stripeCustomerId: found.client.stripeCustomerId }),
-    },
-  );
-  const session = await response.json();
-  if (!response.ok) {
-    throw new CheckoutError(`the Stripe simulator refused: ${session.error?.message}`);
-  }
+  const { clientId, priceTierId, paymentStatus } = input;
+  const session = await run.simulator("checkout_sessions/complete", {
+    clientId,
+    priceTierId,
+    ...(paymentStatus && { paymentStatus }),
+    stripeCustomerId: found.client.stripeCustomerId,
+  });
   console.log(
     `checkout session ${session.id} completed (${session.payment_status}, ${session.amount_total} ${session.currency}); waiting for its webhook…`,
   );
-
-  const until = Date.now() + WAIT_MS;
-  while (Date.now() < until) {
-    const { planSubscriptions } = await query<{ planSubscriptions: Subscription[] }>(
-      `query ($client: ID!) {
-        planSubscriptions(clientId: $client) {
-          id status planId stripeSubscriptionId
-          paymentConfirmation { id stripeCheckoutSessionId paymentStatus }
-        }
-      }`,
-      { client: input.clientId },
-    );
-    const made = planSubscriptions.find((s) =>
-      s.paymentConfirmation?.stripeCheckoutSessionId === session.id
-    );
-    if (made !== undefined) {
-      console.log(
-        `payment confirmation ${made.paymentConfirmation.id} (${made.paymentConfirmation.paymentStatus})`,
-      );
-      console.log(
-        `plan subscription ${made.id}: ${made.status} (plan ${made.planId}, ${made.stripeSubscriptionId})`,
-      );
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new CheckoutError(
-    `the webhook of ${session.id} did not show within ${
-      WAIT_MS / 1000
-    } s: see the log of deno task dev`,
+  const made = await waitFor(
+    async () =>
+      (await planSubscriptions(run, input.clientId)).find((s) =>
+        s.paymentConfirmation?.stripeCheckoutSessionId === session.id
+      ),
+    `the webhook of ${session.id}`,
   );
+  const payment = made.paymentConfirmation!;
+  console.log(`payment confirmation ${payment.id} (${payment.paymentStatus})`);
+  console.log(describe(made));
+};
+
+const checkout = async () => {
+  const input = options();
+  switch (input.kind) {
+    case "tier":
+      return await payTier(input);
+    case "session":
+      return await settleSession(await devRun(), input.sessionId, input);
+    case "life":
+      return await lifeStep(await devRun(), input.id, input.step);
+  }
 };
 
 if (import.meta.main) {
   try {
     await checkout();
   } catch (error) {
-    if (!(error instanceof CheckoutError)) throw error;
+    if (!(error instanceof DevCommandError)) throw error;
     console.error(`deno task checkout: ${error.message}`);
     Deno.exit(1);
   }

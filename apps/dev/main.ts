@@ -82,7 +82,13 @@ export const startDev = async (
     const api = await onPort(
       "PRODUCT_API_PORT",
       config.productApiPort,
-      () => startProductApi({ config, store, logger: logger.with({ app: "product_api" }) }),
+      () =>
+        startProductApi({
+          config,
+          store,
+          stripe,
+          logger: logger.with({ app: "product_api" }),
+        }),
     );
     opened.push(["product API", api.close]);
     const urls: DevUrls = {

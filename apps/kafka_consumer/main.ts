@@ -100,7 +100,12 @@ export const startKafkaConsumer = async (options: KafkaConsumerOptions): Promise
       circuit: stripe.circuit,
     });
     opened.push(["outbound consumers", () => outbound.stop()]);
-    const inbound = await startInbound(correlated, { store, clock: systemClock, logger });
+    const inbound = await startInbound(correlated, {
+      store,
+      clock: systemClock,
+      logger,
+      gateway: stripe.gateway,
+    });
     opened.push(["inbound consumer", () => inbound.stop()]);
 
     const ops = opsHandler({

@@ -20,7 +20,7 @@ import {
 import { sqliteReadModel } from "../../adapters/readmodel/sqlite.ts";
 import { type Config, loadConfig } from "../config.ts";
 import { runApp } from "../runner.ts";
-import { appLogger, openEventStore, storeCheck } from "../wiring.ts";
+import { appLogger, openEventStore, openStripe, storeCheck } from "../wiring.ts";
 
 export type ProductApiOptions = {
   config: Config;
@@ -38,6 +38,11 @@ export type ProductApiOptions = {
   /** Default: config.productApiPort; 0 picks a free port. */
   port?: number;
   limits?: Partial<Limits>;
+  /**
+   * The Stripe API createCheckoutSession calls: default STRIPE_API_KEY (at STRIPE_API_BASE)
+   * when set; the dev run passes its simulator. Without either the mutation is refused.
+   */
+  stripe?: { apiKey: string; apiBase?: string | null };
 };
 
 export type ProductApi = {
@@ -57,6 +62,9 @@ export const startProductApi = async (options: ProductApiOptions): Promise<Produ
     sqliteReadModel(join(config.dataDir, `read_model-${port}.sqlite`));
   const metrics = options.metrics ?? prometheusRegistry();
   const projector = startProjector({ store, readModel, logger, metrics });
+  const stripeApi = options.stripe ??
+    (config.stripeApiKey === null ? null : { apiKey: config.stripeApiKey });
+  const stripe = stripeApi && openStripe(config, { ...stripeApi, metrics, logger });
   const graphql = graphqlServer({
     store,
     projector,
@@ -66,6 +74,7 @@ export const startProductApi = async (options: ProductApiOptions): Promise<Produ
     metrics,
     token: config.productApiToken,
     limits: options.limits,
+    gateway: stripe?.gateway,
   });
   const ops = opsHandler({
     checks: [
@@ -85,6 +94,7 @@ export const startProductApi = async (options: ProductApiOptions): Promise<Produ
 
   const release = async () => {
     graphql.close();
+    stripe?.dispose();
     await projector.stop();
     if (!options.readModel) readModel.close();
     if (!options.store) await store.close();

@@ -108,7 +108,10 @@ const createdState = {
   stripeCustomerId: null,
   syncStatus: "PENDING" as const,
   syncError: null,
+  stripeCustomerDeleted: false,
   createdAt: at(),
+  updatedAt: at(),
+  lastChangedAt: Date.parse(at()) / 1000,
 };
 
 Deno.test("evolve() starts with no client", () => client.given([]).thenState(null));
@@ -137,3 +140,84 @@ Deno.test("evolve() a link after a failure clears the error", () =>
 
 Deno.test("clientStream() names the client's stream", () =>
   assert.equal(clientStream(clientId), `client-${clientId}`));
+
+// Changes from Nudges and from Stripe
+
+const changeAt = (s: number) => Math.floor(Date.parse(at(s)) / 1000);
+
+Deno.test("decide(UpdateClient) records only the fields that change, checked", () => {
+  client.given([created]).when({
+    type: "UpdateClient",
+    data: { clientId, at: at(5), name: "Ada Lovelace", email: " Ada@Example.org " },
+  }).then([{
+    type: "ClientUpdated",
+    data: { clientId, at: at(5), changes: { email: "ada@example.org" } },
+  }]);
+  client.given([created]).when({
+    type: "UpdateClient",
+    data: { clientId, at: at(5), name: "Ada Lovelace" },
+  }).thenNothing();
+  client.given([created]).when({ type: "UpdateClient", data: { clientId, at: at(5), email: "no" } })
+    .thenRefused("ClientEmailInvalid", "invalid");
+  client.given([]).when({ type: "UpdateClient", data: { clientId, at: at(5), name: "X" } })
+    .thenRefused("ClientNotFound", "not_found");
+});
+
+const stripeChange = (s: number, fields: { name?: string; email?: string }) => ({
+  type: "ApplyStripeCustomerChange" as const,
+  data: {
+    clientId,
+    at: at(s),
+    stripeEventId: `evt_${s}`,
+    stripeEventCreated: changeAt(s),
+    ...fields,
+  },
+});
+
+Deno.test("decide(ApplyStripeCustomerChange) takes Stripe's newer values, not older ones", () => {
+  client.given([created]).when(stripeChange(60, { name: "Ada King", email: "ada@king.org" })).then([
+    {
+      type: "ClientChangedInStripe",
+      data: {
+        clientId,
+        at: at(60),
+        stripeEventId: "evt_60",
+        stripeEventCreated: changeAt(60),
+        changes: { name: "Ada King", email: "ada@king.org" },
+      },
+    },
+  ]);
+  const renamed = {
+    type: "ClientUpdated" as const,
+    data: { clientId, at: at(120), changes: { name: "Countess" } },
+  };
+  client.given([created, renamed]).when(stripeChange(60, { name: "Ada King" })).thenNothing();
+});
+
+Deno.test("decide(ApplyStripeCustomerChange) skips what Nudges cannot hold (no email)", () =>
+  client.given([created]).when(stripeChange(60, { name: " ", email: "" })).thenNothing());
+
+Deno.test("decide(ApplyStripeCustomerDeletion) marks the linked customer deleted, once", () => {
+  const deletion = {
+    type: "ApplyStripeCustomerDeletion" as const,
+    data: {
+      clientId,
+      at: at(90),
+      stripeEventId: "evt_d",
+      stripeEventCreated: changeAt(90),
+      stripeCustomerId,
+    },
+  };
+  const deleted = { type: "StripeCustomerDeleted" as const, data: deletion.data };
+  client.given([created, linked]).when(deletion).then([deleted]);
+  client.given([created, linked, deleted]).when(deletion).thenNothing();
+  client.given([created]).when(deletion).thenNothing();
+  client.given([created, linked, deleted]).thenState({
+    ...createdState,
+    stripeCustomerId,
+    syncStatus: "SYNCED",
+    stripeCustomerDeleted: true,
+    updatedAt: at(90),
+    lastChangedAt: changeAt(90),
+  });
+});

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { fold } from "../../domain/decider.ts";
 import {
   type PaymentConfirmationCommand,
   paymentConfirmationDecider,
@@ -85,6 +84,10 @@ const recordedState = {
   id: paymentConfirmationId,
   ...details,
   paymentStatus: "unpaid" as const,
+  stripePaymentIntentId: null,
+  stripeInvoiceId: null,
+  problem: null,
+  amountRefunded: 0,
   createdAt: at(),
   lastChangedAt: T,
 };
@@ -101,16 +104,35 @@ Deno.test("evolve() a status change moves the payment and its last change", () =
     lastChangedAt: T + 60,
   }));
 
-Deno.test("isTerminal() a paid or free checkout is settled, an unpaid one is not", () => {
-  const isTerminal = paymentConfirmationDecider.isTerminal!;
-  const after = (events: PaymentConfirmationEvent[]) =>
-    isTerminal(fold(paymentConfirmationDecider, events));
-  assert.equal(after([]), false);
-  assert.equal(after([recorded("unpaid", T)]), false);
-  assert.equal(after([recorded("paid", T)]), true);
-  assert.equal(after([recorded("no_payment_required", T)]), true);
-  assert.equal(after([recorded("unpaid", T), statusChanged("paid", T + 1)]), true);
+const refund = (amountRefunded: number, created: number, n = 3) =>
+  ({
+    type: "RecordRefund",
+    data: { paymentConfirmationId, at: at(200), ...stripe(created, n), amountRefunded },
+  }) satisfies PaymentConfirmationCommand;
+const refunded = (amountRefunded: number, created: number, n = 3): PaymentConfirmationEvent => ({
+  type: "PaymentRefunded",
+  data: refund(amountRefunded, created, n).data,
 });
+
+Deno.test("decide(RecordRefund) records the refunded total of a settled payment", () =>
+  payment.given([recorded("paid", T)]).when(refund(500, T + 100)).then([refunded(500, T + 100)]));
+
+Deno.test("decide(RecordRefund) a total no larger than the one recorded (an older event) changes nothing", () => {
+  payment.given([recorded("paid", T), refunded(2000, T + 200)]).when(refund(500, T + 100))
+    .thenNothing();
+  payment.given([recorded("paid", T), refunded(500, T + 100)]).when(refund(500, T + 100, 4))
+    .thenNothing();
+});
+
+Deno.test("decide(RecordRefund) refuses a payment that was never recorded", () =>
+  payment.given([]).when(refund(500, T)).thenRefused("PaymentConfirmationNotFound", "not_found"));
+
+Deno.test("evolve() a refund sets amountRefunded; what Stripe said of the payment stays", () =>
+  payment.given([recorded("paid", T), refunded(700, T + 100)]).thenState({
+    ...recordedState,
+    paymentStatus: "paid",
+    amountRefunded: 700,
+  }));
 
 Deno.test("paymentConfirmationStream() names the confirmation's stream", () =>
   assert.equal(

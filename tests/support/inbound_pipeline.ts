@@ -11,6 +11,8 @@ import { readState } from "../../application/shared/command_handler.ts";
 import type { EventStore } from "../../application/ports/event_store.ts";
 import { inboundHandler } from "../../application/inbound/consumer.ts";
 import { silentLogger } from "../../application/ports/logger.ts";
+import type { StripeGateway } from "../../application/ports/stripe_gateway.ts";
+import { plans, priceTiers } from "../../application/shared/aggregates.ts";
 import { outboxMessage } from "../../application/outbox/messages.ts";
 import { stripeEventStream } from "../../application/shared/stripe_events.ts";
 import type { Decider } from "../../domain/decider.ts";
@@ -29,7 +31,11 @@ export const setupOptions = () => ({
 } as const);
 
 export const inboundPipeline = (
-  { store = memoryEventStore(), clock = () => NOW }: { store?: EventStore; clock?: Clock } = {},
+  { store = memoryEventStore(), clock = () => NOW, gateway }: {
+    store?: EventStore;
+    clock?: Clock;
+    gateway?: StripeGateway;
+  } = {},
 ) => {
   const endpoint = webhookHandler({
     store,
@@ -38,7 +44,7 @@ export const inboundPipeline = (
     clock,
     logger: silentLogger,
   });
-  const consume = inboundHandler({ store, clock });
+  const consume = inboundHandler({ store, clock, gateway });
   let offset = 0;
   /** Delivers the event to the endpoint; the message the outbox publishes for it. */
   const post = async (event: Json): Promise<IncomingMessage> => {
@@ -56,7 +62,8 @@ export const inboundPipeline = (
 };
 
 /** The inbound consumer's bookkeeping: records, owners, parked prices. */
-const INTERNAL = /^(stripeEvent|stripeProductOwner|stripeCustomerOwner|stripeProductPending)-/;
+const INTERNAL =
+  /^(stripeEvent|stripeProductOwner|stripeCustomerOwner|stripePaymentOwner|stripeProductPending|stripeSubscriptionPending)-/;
 
 /** The domain's events (not the webhook bookkeeping), for "nothing changed" checks. */
 export const domainEvents = async (store: EventStore) =>
@@ -68,3 +75,50 @@ export const stateOf = async <C, E extends DomainEvent, S>(
   decider: Decider<C, E, S>,
   streamId: string,
 ): Promise<S> => (await readState(store, decider, streamId)).state;
+
+/** A plan and a price tier Nudges sells, linked to `stripePriceId` when given. */
+export const sellTier = async (
+  store: EventStore,
+  {
+    planId = "plan-1",
+    priceTierId = "tier-1",
+    unitAmount = 1500,
+    currency = "usd",
+    interval = "month",
+    stripePriceId,
+  }: {
+    planId?: string;
+    priceTierId?: string;
+    unitAmount?: number;
+    currency?: string;
+    interval?: "month" | "year" | null;
+    stripePriceId?: string;
+  } = {},
+) => {
+  const at = "2026-03-01T09:00:00.000Z";
+  if ((await plans.read(store, planId)).state === null) {
+    await plans.handle(store, {
+      type: "CreatePlan",
+      data: { planId, at, name: `Plan ${planId}`, description: null, iconUrl: null },
+    }, setupOptions());
+  }
+  await priceTiers.handle(store, {
+    type: "CreatePriceTier",
+    data: {
+      priceTierId,
+      planId,
+      at,
+      name: null,
+      unitAmount,
+      currency,
+      interval,
+      intervalCount: interval === null ? null : 1,
+    },
+  }, setupOptions());
+  if (stripePriceId !== undefined) {
+    await priceTiers.handle(store, {
+      type: "LinkStripePrice",
+      data: { priceTierId, at, stripePriceId },
+    }, setupOptions());
+  }
+};

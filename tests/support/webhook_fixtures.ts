@@ -22,6 +22,15 @@ export const checkoutSession = (fields: Json = {}): Json => ({
   ...fields,
 });
 
+export const subscription = (fields: Json = {}): Json => ({
+  ...copy(objects.subscription),
+  ...fields,
+});
+export const invoice = (fields: Json = {}): Json => ({ ...copy(objects.invoice), ...fields });
+export const charge = (fields: Json = {}): Json => ({ ...copy(objects.charge), ...fields });
+/** A Checkout Session's line item (Stripe's `item`), as list-line-items answers it. */
+export const lineItem = (fields: Json = {}): Json => ({ ...copy(objects.item), ...fields });
+
 let sequence = 0;
 
 /** A Stripe event around `object`, as Stripe delivers it. */

@@ -1,5 +1,6 @@
 // Test support: the GraphQL server over a memory event store and read model, called in
 // process (no socket) unless a test serves it.
+import type { StripeGateway } from "../../../application/ports/stripe_gateway.ts";
 import { memoryEventStore } from "../../../adapters/eventstore/memory.ts";
 import { graphqlServer, type Limits } from "../../../adapters/graphql/server.ts";
 import { jsonLogger } from "../../../adapters/observability/json_logger.ts";
@@ -21,7 +22,9 @@ export type Reply = {
 
 export type Api = ReturnType<typeof harness>;
 
-export const harness = (options: { store?: EventStore; limits?: Partial<Limits> } = {}) => {
+export const harness = (
+  options: { store?: EventStore; limits?: Partial<Limits>; gateway?: StripeGateway } = {},
+) => {
   const store = options.store ?? memoryEventStore();
   const logs: Record<string, unknown>[] = [];
   const logger = jsonLogger({
@@ -38,6 +41,7 @@ export const harness = (options: { store?: EventStore; limits?: Partial<Limits> 
     logger,
     token: TOKEN,
     limits: options.limits,
+    gateway: options.gateway,
   });
 
   const request = async (init: RequestInit & { url?: string }): Promise<Reply> => {

@@ -7,8 +7,10 @@ import { stripeEventStream } from "../../../application/shared/stripe_events.ts"
 import { silentLogger } from "../../../application/ports/logger.ts";
 import {
   API_KEY,
+  charge,
   checkoutSession,
   customer,
+  invoice,
   NOW,
   NOW_SECONDS,
   price,
@@ -17,6 +19,7 @@ import {
   signature,
   signedRequest,
   stripeEvent,
+  subscription,
   webhookUrl,
 } from "../../support/webhook_fixtures.ts";
 
@@ -80,7 +83,7 @@ Deno.test("webhookHandler() answers five deliveries of one event 200 and records
 
 Deno.test("webhookHandler() answers 200 to a type it does not handle and records nothing", async () => {
   const app = setup();
-  const event = stripeEvent("invoice.paid", { id: "in_1", object: "invoice" });
+  const event = stripeEvent("invoice.created", { id: "in_1", object: "invoice" });
   const response = await app.handle(await signedRequest(event));
   assert.equal(response.status, 200);
   assert.deepEqual(await response.json(), { received: true, ignored: true });
@@ -101,6 +104,17 @@ Deno.test("webhookHandler() records the contract's types, customers and delayed 
     ["customer.created", customer()],
     ["checkout.session.async_payment_succeeded", checkoutSession({ payment_status: "paid" })],
     ["checkout.session.async_payment_failed", checkoutSession()],
+    // The subscription's life after the checkout.
+    ["customer.updated", customer()],
+    ["customer.deleted", customer()],
+    ["customer.subscription.created", subscription()],
+    ["customer.subscription.updated", subscription()],
+    ["customer.subscription.deleted", subscription()],
+    ["customer.subscription.paused", subscription()],
+    ["customer.subscription.resumed", subscription()],
+    ["invoice.paid", invoice()],
+    ["invoice.payment_failed", invoice()],
+    ["charge.refunded", charge()],
   ];
   for (const [type, object] of types) {
     const response = await app.handle(await signedRequest(stripeEvent(type, object)));

@@ -28,6 +28,10 @@ const scripted = (...script: Outcome[]) => {
     createPrice: (_p, key) => answer(key),
     archivePrice: (_id, key) => answer(key),
     createCustomer: (_c, key) => answer(key),
+    updateCustomer: (_id, _c, key) => answer(key),
+    createCheckoutSession: (_s, key) => answer(key).then((id) => ({ id, url: "" })),
+    listCheckoutLineItems: () => answer("list").then(() => []),
+    cancelSubscription: (_id, _o, key) => answer(key),
   };
   return { gateway, keys };
 };

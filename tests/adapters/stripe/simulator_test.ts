@@ -352,7 +352,7 @@ Deno.test("completeCheckout() stores a paid session and sends checkout.session.c
         [sent.client_reference_id, sent.metadata, sent.mode, sent.status, sent.payment_status],
         [
           "c-1",
-          { nudges_plan_id: "plan-1", nudges_price_tier_id: "tier-1" },
+          { nudges_client_id: "c-1", nudges_plan_id: "plan-1", nudges_price_tier_id: "tier-1" },
           "subscription",
           "complete",
           "paid",

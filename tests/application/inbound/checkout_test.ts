@@ -11,7 +11,12 @@ import {
   planSubscriptionDecider,
   planSubscriptionStream,
 } from "../../../domain/plan_subscription.ts";
-import { inboundPipeline, setupOptions, stateOf } from "../../support/inbound_pipeline.ts";
+import {
+  inboundPipeline,
+  sellTier,
+  setupOptions,
+  stateOf,
+} from "../../support/inbound_pipeline.ts";
 import { checkoutSession, NOW_SECONDS, stripeEvent } from "../../support/webhook_fixtures.ts";
 
 const EARLIER = "2026-03-01T11:00:00.000Z";
@@ -20,6 +25,7 @@ const meta = setupOptions();
 
 Deno.test("checkout.session.completed records the payment and an active subscription", async () => {
   const { store, deliver } = inboundPipeline();
+  await sellTier(store);
   const session = checkoutSession({
     id: "cs_test_paid",
     client_reference_id: "client-1",
@@ -48,7 +54,8 @@ Deno.test("checkout.session.completed records the payment and an active subscrip
       ],
     ["cs_test_paid", 1500, "usd", "paid"],
   );
-  const subscriptionId = nameBasedId("planSubscription", "cs_test_paid");
+  // One id for the checkout's subscription and the subscription's own events.
+  const subscriptionId = nameBasedId("planSubscription", "sub_1");
   const subscription = await stateOf(
     store,
     planSubscriptionDecider,
@@ -78,6 +85,8 @@ Deno.test("checkout.session.completed records the payment and an active subscrip
 
 Deno.test("checkout.session.completed unpaid gives a pending subscription, free an active one", async () => {
   const { store, deliver } = inboundPipeline();
+  await sellTier(store);
+  const tier = { metadata: { nudges_price_tier_id: "tier-1" } };
   const statusOf = async (sessionId: string) =>
     (await stateOf(
       store,
@@ -85,8 +94,12 @@ Deno.test("checkout.session.completed unpaid gives a pending subscription, free 
       planSubscriptionStream(nameBasedId("planSubscription", sessionId)),
     ))?.status;
   // The fixture session itself is unpaid.
-  await deliver(stripeEvent("checkout.session.completed", checkoutSession(), { created: T }));
-  const free = checkoutSession({ id: "cs_test_free", payment_status: "no_payment_required" });
+  await deliver(stripeEvent("checkout.session.completed", checkoutSession(tier), { created: T }));
+  const free = checkoutSession({
+    id: "cs_test_free",
+    payment_status: "no_payment_required",
+    ...tier,
+  });
   await deliver(stripeEvent("checkout.session.completed", free, { created: T }));
   assert.equal(
     await statusOf("cs_test_a1YS1URlnyQCN5fUUduORoQ7Pw41PJqDWkIVQCpJPqkfIhd6tVY8XB1OLY"),
@@ -105,7 +118,13 @@ Deno.test("checkout.session.completed without client_reference_id finds the clie
     type: "LinkStripeCustomer",
     data: { clientId: "client-7", at: EARLIER, stripeCustomerId: "cus_7" },
   }, meta);
-  const session = checkoutSession({ id: "cs_test_7", customer: "cus_7", payment_status: "paid" });
+  await sellTier(store);
+  const session = checkoutSession({
+    id: "cs_test_7",
+    customer: "cus_7",
+    payment_status: "paid",
+    metadata: { nudges_price_tier_id: "tier-1" },
+  });
   await deliver(stripeEvent("checkout.session.completed", session, { created: T }));
   const subscription = await stateOf(
     store,
@@ -123,13 +142,20 @@ const delayed = (fields: Record<string, unknown> = {}) =>
     mode: "subscription",
     client_reference_id: "client-1",
     customer: "cus_1",
-    subscription: "sub_1",
     amount_total: 1500,
     currency: "eur",
     payment_status: "unpaid",
     metadata: { nudges_plan_id: "plan-1", nudges_price_tier_id: "tier-1" },
     ...fields,
+    subscription: `sub_${fields.id ?? "cs_test_debit"}`,
   });
+
+/** A pipeline whose catalog sells tier-1 (1500 eur a month). */
+const selling = async () => {
+  const pipeline = inboundPipeline();
+  await sellTier(pipeline.store, { currency: "eur" });
+  return pipeline;
+};
 
 const settled = async (store: EventStore, sessionId: string) => {
   const payment = await stateOf(
@@ -140,13 +166,13 @@ const settled = async (store: EventStore, sessionId: string) => {
   const subscription = await stateOf(
     store,
     planSubscriptionDecider,
-    planSubscriptionStream(nameBasedId("planSubscription", sessionId)),
+    planSubscriptionStream(nameBasedId("planSubscription", `sub_${sessionId}`)),
   );
   return { payment: payment?.paymentStatus, subscription: subscription?.status };
 };
 
 Deno.test("checkout.session.async_payment_succeeded makes the payment paid and the subscription active", async () => {
-  const { store, deliver } = inboundPipeline();
+  const { store, deliver } = await selling();
   await deliver(stripeEvent("checkout.session.completed", delayed(), { created: T }));
   assert.deepEqual(await settled(store, "cs_test_debit"), {
     payment: "unpaid",
@@ -161,7 +187,7 @@ Deno.test("checkout.session.async_payment_succeeded makes the payment paid and t
 });
 
 Deno.test("checkout.session.async_payment_failed cancels the pending subscription", async () => {
-  const { store, deliver } = inboundPipeline();
+  const { store, deliver } = await selling();
   await deliver(stripeEvent("checkout.session.completed", delayed(), { created: T }));
   await deliver(
     stripeEvent("checkout.session.async_payment_failed", delayed(), { created: T + 60 }),
@@ -173,7 +199,7 @@ Deno.test("checkout.session.async_payment_failed cancels the pending subscriptio
 });
 
 Deno.test("an async payment result that comes before its checkout.session.completed still settles it", async () => {
-  const { store, deliver } = inboundPipeline();
+  const { store, deliver } = await selling();
   const paid = delayed({ id: "cs_test_paid_first", payment_status: "paid" });
   await deliver(stripeEvent("checkout.session.async_payment_succeeded", paid, { created: T + 60 }));
   const unpaid = delayed({ id: "cs_test_paid_first" });

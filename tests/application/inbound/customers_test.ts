@@ -13,6 +13,7 @@ import {
 import {
   domainEvents,
   inboundPipeline,
+  sellTier,
   setupOptions,
   stateOf,
 } from "../../support/inbound_pipeline.ts";
@@ -47,7 +48,13 @@ Deno.test("customer.created from Nudges lets a checkout that names only the cust
     stripeEvent("customer.created", made, { created: T, idempotencyKey: "nudges-e-7" }),
   );
 
-  const session = checkoutSession({ id: "cs_test_7", customer: "cus_7", payment_status: "paid" });
+  await sellTier(store);
+  const session = checkoutSession({
+    id: "cs_test_7",
+    customer: "cus_7",
+    payment_status: "paid",
+    metadata: { nudges_price_tier_id: "tier-1" },
+  });
   const checkout = await post(stripeEvent("checkout.session.completed", session, { created: T }));
   await inboundPipeline({ store: withoutScans(store) }).consume(checkout);
   const subscription = await stateOf(

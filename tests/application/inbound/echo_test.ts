@@ -41,6 +41,10 @@ const counted = (gateway: StripeGateway) => {
       createPrice: count("prices.create", gateway.createPrice.bind(gateway)),
       archivePrice: count("prices.update", gateway.archivePrice.bind(gateway)),
       createCustomer: count("customers.create", gateway.createCustomer.bind(gateway)),
+      updateCustomer: count("customers.update", gateway.updateCustomer.bind(gateway)),
+      createCheckoutSession: gateway.createCheckoutSession.bind(gateway),
+      listCheckoutLineItems: gateway.listCheckoutLineItems.bind(gateway),
+      cancelSubscription: count("subscriptions.cancel", gateway.cancelSubscription.bind(gateway)),
     } satisfies StripeGateway,
   };
 };

@@ -74,12 +74,16 @@ const history = (): Json[] => {
   emit("product.deleted", "prod_C", { active: false });
   emit("price.updated", "price_NN", { nickname: "Renamed in the Dashboard" });
   const checkout = (id: string, fields: Json) =>
-    emit("checkout.session.completed", id, checkoutSession({ id, ...fields }));
+    emit(
+      "checkout.session.completed",
+      id,
+      checkoutSession({ id, metadata: { nudges_price_tier_id: "tier-N" }, ...fields }),
+    );
   checkout("cs_1", { payment_status: "paid", client_reference_id: "client-1", amount_total: 2000 });
   checkout("cs_2", { payment_status: "unpaid", customer: "cus_2" });
   checkout("cs_3", {
     payment_status: "no_payment_required",
-    metadata: { nudges_plan_id: "plan-N" },
+    metadata: { nudges_plan_id: "plan-N", nudges_price_tier_id: "tier-N" },
   });
   newProduct("prod_D", { images: ["https://files.stripe.com/d.png"] });
   newPrice("price_D1", "prod_D", { unit_amount: 500 });
