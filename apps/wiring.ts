@@ -16,7 +16,7 @@ import {
   type ResilientStripe,
   stripeRateLimit,
 } from "../adapters/stripe/resilience.ts";
-import { stripeSdkGateway } from "../adapters/stripe/sdk.ts";
+import { stripeSdkApi } from "../adapters/stripe/sdk_reader.ts";
 import { startStripeSimulator } from "../adapters/stripe/simulator.ts";
 import type { Bus } from "../application/ports/bus.ts";
 import { systemClock } from "../application/ports/clock.ts";
@@ -24,6 +24,7 @@ import type { EventStore } from "../application/ports/event_store.ts";
 import { HEADERS } from "../application/shared/integration_events.ts";
 import type { Logger } from "../application/ports/logger.ts";
 import type { Metrics } from "../application/ports/metrics.ts";
+import type { StripeApi } from "../application/ports/stripe_gateway.ts";
 import { type Config, secretsOf } from "./config.ts";
 
 /** Files under DATA_DIR. */
@@ -140,9 +141,13 @@ export const openStripe = (
     metrics: Metrics;
     logger: Logger;
   },
-): ResilientStripe =>
+): ResilientStripe<StripeApi> =>
   resilientGateway(
-    stripeSdkGateway({ apiKey, apiBase: apiBase ?? config.stripeApiBase }),
+    stripeSdkApi({
+      apiKey,
+      apiBase: apiBase ?? config.stripeApiBase,
+      apiVersion: config.stripeApiVersion,
+    }),
     {
       metrics,
       // Stripe's own rate limit (100/s live, 25/s in test mode), kept on our side so that

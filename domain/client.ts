@@ -3,7 +3,7 @@
  * @module
  */
 import { conflict, type Decider, invalid, notFound, unreachable } from "./decider.ts";
-import { failed, isFailedWith, linked, needsLink, type SyncStatus } from "./sync.ts";
+import { failed, isFailedWith, linked, needsLink, type SyncStatus, unlinked } from "./sync.ts";
 
 export type Client = {
   id: string;
@@ -21,11 +21,14 @@ type At = { clientId: string; at: string };
 export type ClientCommand =
   | { type: "CreateClient"; data: At & { name: string; email: string } }
   | { type: "LinkStripeCustomer"; data: At & { stripeCustomerId: string } }
+  | { type: "UnlinkStripeCustomer"; data: At & { stripeCustomerId: string } }
   | { type: "MarkClientSyncFailed"; data: At & { error: string } };
 
 export type ClientEvent =
   | { type: "ClientCreated"; data: At & { name: string; email: string } }
   | { type: "StripeCustomerLinked"; data: At & { stripeCustomerId: string } }
+  /** Stripe no longer has the customer (reconcile found it gone): the client waits for another. */
+  | { type: "StripeCustomerUnlinked"; data: At & { stripeCustomerId: string } }
   | { type: "ClientSyncFailed"; data: At & { error: string } };
 
 // Deliberately loose: one @, no spaces, a dot in the domain. Stripe checks the rest.
@@ -55,6 +58,11 @@ export const decide = (command: ClientCommand, state: ClientState): ClientEvent[
         ? [{ type: "StripeCustomerLinked", data: command.data }]
         : [];
     }
+    case "UnlinkStripeCustomer":
+      return existing(state, command.data.clientId).stripeCustomerId ===
+          command.data.stripeCustomerId
+        ? [{ type: "StripeCustomerUnlinked", data: command.data }]
+        : [];
     case "MarkClientSyncFailed":
       return isFailedWith(existing(state, command.data.clientId), command.data.error)
         ? []
@@ -81,6 +89,8 @@ export const evolve = (state: ClientState, event: ClientEvent): ClientState => {
   switch (event.type) {
     case "StripeCustomerLinked":
       return linked(state, { stripeCustomerId: event.data.stripeCustomerId });
+    case "StripeCustomerUnlinked":
+      return unlinked(state, { stripeCustomerId: null });
     case "ClientSyncFailed":
       return failed(state, event.data.error);
     default:

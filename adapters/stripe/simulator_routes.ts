@@ -19,6 +19,7 @@ import { customerParams, parseParams, priceParams, productParams } from "./simul
 import type { Kind } from "./simulator_store.ts";
 import { completeCheckout, createCheckoutSession } from "./simulator_checkout.ts";
 import { created, type Handler, load } from "./simulator_handler.ts";
+import { READING_ROUTES } from "./simulator_reading.ts";
 
 const update = (kind: Kind, schema: z.ZodType<Record<string, unknown>>): Handler => (ctx) => {
   const params = parseParams(schema, ctx.params);
@@ -137,6 +138,7 @@ const ROUTES: Route[] = [
     handler: completeCheckout,
     json: true,
   },
+  ...READING_ROUTES,
 ];
 
 export const findRoute = (method: string, pathname: string) => {

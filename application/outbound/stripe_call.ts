@@ -10,7 +10,7 @@
 import type { DomainEvent } from "../../domain/decider.ts";
 import { type IncomingMessage, PermanentFailure } from "../ports/bus.ts";
 import type { Clock } from "../ports/clock.ts";
-import type { EventStore } from "../ports/event_store.ts";
+import type { EventMetadata, EventStore } from "../ports/event_store.ts";
 import type { Logger } from "../ports/logger.ts";
 import {
   idempotencyKeyFor,
@@ -36,10 +36,27 @@ export type OutboundDeps = {
 
 /** One integration event being handled: what every outbound handler works with. */
 export type OutboundContext = OutboundDeps & {
-  message: IncomingMessage;
   event: IntegrationEvent;
   logger: Logger;
+  /** What the outcomes recorded name as their cause: the bus message, or a reconcile run. */
+  metadata: Omit<EventMetadata, "eventId">;
 };
+
+/** The metadata of the outcomes of an event that came as a bus message. */
+export const busMetadata = (
+  message: IncomingMessage,
+  event: IntegrationEvent,
+): Omit<EventMetadata, "eventId"> => ({
+  correlationId: message.headers[HEADERS.correlationId] ?? event.eventId,
+  causationId: event.eventId,
+  cause: {
+    kind: "bus",
+    topic: message.topic,
+    partition: message.partition,
+    offset: message.offset,
+    messageId: event.eventId,
+  },
+});
 
 /** The object this event needs is not in Stripe yet: the bus retries the message later. */
 export class NotInStripeYet extends Error {
@@ -56,23 +73,10 @@ const once = (ctx: OutboundContext, outcome: Outcome): Once => ({
 });
 
 /** The command options of an outcome recorded for the causing event. */
-const outcomeOptions = (ctx: OutboundContext, outcome: Outcome): CommandOptions => {
-  const { message, event } = ctx;
-  return {
-    metadata: {
-      correlationId: message.headers[HEADERS.correlationId] ?? event.eventId,
-      causationId: event.eventId,
-      cause: {
-        kind: "bus",
-        topic: message.topic,
-        partition: message.partition,
-        offset: message.offset,
-        messageId: event.eventId,
-      },
-    },
-    once: once(ctx, outcome),
-  };
-};
+const outcomeOptions = (ctx: OutboundContext, outcome: Outcome): CommandOptions => ({
+  metadata: ctx.metadata,
+  once: once(ctx, outcome),
+});
 
 /** True when this event's call was made and its link or refusal recorded: a redelivery. */
 export const handledAlready = (
