@@ -16,6 +16,7 @@ import {
   type ResilientStripe,
   stripeRateLimit,
 } from "../adapters/stripe/resilience.ts";
+import { SDK_API_VERSION } from "../adapters/stripe/sdk.ts";
 import { stripeSdkApi } from "../adapters/stripe/sdk_reader.ts";
 import { startStripeSimulator } from "../adapters/stripe/simulator.ts";
 import type { Bus } from "../application/ports/bus.ts";
@@ -141,8 +142,12 @@ export const openStripe = (
     metrics: Metrics;
     logger: Logger;
   },
-): ResilientStripe<StripeApi> =>
-  resilientGateway(
+): ResilientStripe<StripeApi> => {
+  metrics.gauge(
+    "stripe_api_version_info",
+    "The Stripe API version Nudges calls (STRIPE_API_VERSION, else the SDK's), as a label.",
+  ).set(1, { version: stripeApiVersion(config) });
+  return resilientGateway(
     stripeSdkApi({
       apiKey,
       apiBase: apiBase ?? config.stripeApiBase,
@@ -157,6 +162,11 @@ export const openStripe = (
         logger.warn("Stripe call failed, retrying", { attempt, delayMs, error }),
     },
   );
+};
+
+/** The Stripe API version Nudges calls: STRIPE_API_VERSION, else the pinned SDK's. */
+export const stripeApiVersion = (config: Config): string =>
+  config.stripeApiVersion ?? SDK_API_VERSION;
 
 export const storeCheck = (store: EventStore): ReadinessCheck => ({
   name: "eventStore",

@@ -17,7 +17,7 @@ import type { EventStore } from "../../application/ports/event_store.ts";
 import type { Logger } from "../../application/ports/logger.ts";
 import { type Config, loadConfig } from "../config.ts";
 import { closeAll, runApp } from "../runner.ts";
-import { appLogger, openEventStore, storeCheck } from "../wiring.ts";
+import { appLogger, openEventStore, storeCheck, stripeApiVersion } from "../wiring.ts";
 
 export type WebhooksOptions = {
   config: Config;
@@ -51,6 +51,7 @@ export const startWebhooks = async (options: WebhooksOptions): Promise<Webhooks>
     clock: systemClock,
     logger,
     metrics,
+    apiVersion: stripeApiVersion(config),
   });
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
