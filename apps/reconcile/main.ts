@@ -15,27 +15,9 @@ import {
 } from "../../application/reconcile/options.ts";
 import { exitCodeOf, reportJson, reportText } from "../../application/reconcile/report.ts";
 import { reconcile } from "../../application/reconcile/run.ts";
-import { type Config, ConfigError, loadConfig } from "../config.ts";
-import { readRunFile } from "../dev/run_file.ts";
+import { ConfigError, loadConfig } from "../config.ts";
+import { stripeToCall } from "../command_stripe.ts";
 import { appLogger, openEventStore, openStripe } from "../wiring.ts";
-
-/** The simulator takes any test-mode key; this one names who calls. */
-const SIMULATOR_KEY = "sk_test_nudges_reconcile";
-
-/** STRIPE_API_KEY's Stripe, else the running dev simulator. */
-export const stripeToCall = async (
-  config: Config,
-): Promise<{ apiKey: string; apiBase: string | null }> => {
-  if (config.stripeApiKey !== null) {
-    return { apiKey: config.stripeApiKey, apiBase: config.stripeApiBase };
-  }
-  const run = await readRunFile(config.dataDir);
-  if (run?.stripeSimulator) return { apiKey: SIMULATOR_KEY, apiBase: run.stripeSimulator };
-  throw new ConfigError(
-    `STRIPE_API_KEY is unset and no dev run with a Stripe simulator was found under ${config.dataDir} ` +
-      "(start deno task dev, or set STRIPE_API_KEY)",
-  );
-};
 
 const main = async (options: ReconcileCliOptions): Promise<number> => {
   const config = loadConfig(Deno.env.toObject(), { dev: true });
