@@ -21,7 +21,10 @@ export type ReconcileOptions = {
   /** Whole seconds: first feed Stripe's events created since then. */
   eventsSince?: number;
   runId?: string;
-  /** Repairs in flight at once (default 16); the gateway keeps to the rate limit. */
+  /**
+   * Repairs in flight at once (default 32: 100 requests/s at 300 ms each); the gateway
+   * keeps to the rate limit.
+   */
   concurrency?: number;
   /** Progress for people, one line at a time (the app writes it to stderr). */
   onProgress?: (line: string) => void;
@@ -74,7 +77,7 @@ export const reconcile = async (
   deps: ReconcileDeps,
   options: ReconcileOptions = {},
 ): Promise<ReconcileReport> => {
-  const { dryRun = false, concurrency = 16, signal } = options;
+  const { dryRun = false, concurrency = 32, signal } = options;
   const progress = options.onProgress ?? (() => {});
   const run = runContext(deps, options.runId ?? randomId());
   const startedAt = deps.clock();
