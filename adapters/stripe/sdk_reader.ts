@@ -62,6 +62,16 @@ export const stripeSdkReader = (stripe: Stripe): StripeReader & StripeWebhookEnd
     listPage: (kind, { startingAfter, limit = PAGE }) =>
       call(() => lists[kind]({ limit, ...(startingAfter && { starting_after: startingAfter }) })),
     retrieve: (kind, id) => orNull(() => retrievals[kind](id)),
+    findByMetadata: (kind, key, value) => {
+      // Stripe's query language quotes with ' and escapes it with \.
+      const query = `metadata['${key}']:'${value.replace(/['\\]/g, "\\$&")}'`;
+      const search: Record<typeof kind, () => Promise<{ data: { id: string }[] }>> = {
+        products: () => stripe.products.search({ query, limit: 1 }),
+        prices: () => stripe.prices.search({ query, limit: 1 }),
+        customers: () => stripe.customers.search({ query, limit: 1 }),
+      };
+      return call(search[kind]).then((found) => found.data[0]?.id ?? null);
+    },
     listEvents: ({ startingAfter, limit = PAGE, createdGte, types }) =>
       call(() =>
         stripe.events.list({

@@ -131,3 +131,36 @@ export const READING_ROUTES = [
   },
   { method: "POST", path: /^\/v1\/webhook_endpoints\/([^/]+)$/, handler: updateWebhookEndpoint },
 ] as const;
+
+/** Stripe's search, for the one query Nudges makes: metadata['key']:'value'. */
+const search = (kind: Kind, url: string): Handler => (ctx) => {
+  const query = String(ctx.params.query ?? "");
+  const match = query.match(/^metadata\['([^']+)'\]:'((?:[^'\\]|\\.)*)'$/);
+  if (match === null) {
+    throw new ApiError(400, `The simulator searches only metadata['key']:'value', got: ${query}`, {
+      param: "query",
+    });
+  }
+  const [, key, quoted] = match;
+  const value = quoted!.replace(/\\(.)/g, "$1");
+  const all = newest(ctx, kind).filter((o) =>
+    (o.metadata as Record<string, string>)?.[key!] === value
+  );
+  const { body } = page(all, ctx.params, url);
+  return { body: { ...body, object: "search_result", next_page: null, total_count: all.length } };
+};
+
+/** Before the retrieve routes, which would take "search" for an id. */
+export const SEARCH_ROUTES = [
+  {
+    method: "GET",
+    path: /^\/v1\/products\/search$/,
+    handler: search("product", "/v1/products/search"),
+  },
+  { method: "GET", path: /^\/v1\/prices\/search$/, handler: search("price", "/v1/prices/search") },
+  {
+    method: "GET",
+    path: /^\/v1\/customers\/search$/,
+    handler: search("customer", "/v1/customers/search"),
+  },
+] as const;

@@ -19,7 +19,7 @@ import { customerParams, parseParams, priceParams, productParams } from "./simul
 import type { Kind } from "./simulator_store.ts";
 import { completeCheckout, createCheckoutSession } from "./simulator_checkout.ts";
 import { created, type Handler, load } from "./simulator_handler.ts";
-import { READING_ROUTES } from "./simulator_reading.ts";
+import { READING_ROUTES, SEARCH_ROUTES } from "./simulator_reading.ts";
 
 const update = (kind: Kind, schema: z.ZodType<Record<string, unknown>>): Handler => (ctx) => {
   const params = parseParams(schema, ctx.params);
@@ -127,6 +127,7 @@ const resource = (path: string, kind: Kind, create: Handler, change?: Handler): 
   ...change ? [{ method: "POST", path: new RegExp(`^/v1/${path}/([^/]+)$`), handler: change }] : [],
 ];
 const ROUTES: Route[] = [
+  ...SEARCH_ROUTES,
   ...resource("products", "product", createProduct, update("product", productParams.update)),
   { method: "DELETE", path: /^\/v1\/products\/([^/]+)$/, handler: deleteProduct },
   ...resource("prices", "price", createPrice, update("price", priceParams.update)),

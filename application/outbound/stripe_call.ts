@@ -15,7 +15,9 @@ import type { Logger } from "../ports/logger.ts";
 import {
   idempotencyKeyFor,
   PermanentStripeError,
+  type SearchableKind,
   type StripeGateway,
+  type StripeReader,
 } from "../ports/stripe_gateway.ts";
 import { clients, plans, priceTiers } from "../shared/aggregates.ts";
 import {
@@ -29,7 +31,8 @@ import { HEADERS, type IntegrationEvent } from "../shared/integration_events.ts"
 
 export type OutboundDeps = {
   store: EventStore;
-  gateway: StripeGateway;
+  /** With findByMetadata, a create whose idempotency key Stripe may have forgotten looks first. */
+  gateway: StripeGateway & Partial<Pick<StripeReader, "findByMetadata">>;
   clock: Clock;
   logger?: Logger;
 };
@@ -116,6 +119,33 @@ export const callStripe = async (
     await refused(error.message);
     return null;
   }
+};
+
+/**
+ * Stripe keeps an idempotency key for at least 24 hours. A create is made after its
+ * causing event, so while the event is younger than this its key covers every earlier
+ * attempt; an older one may have made its object under a key Stripe has since forgotten.
+ */
+export const KEY_WINDOW_MS = 23 * 3_600_000;
+
+/**
+ * The Stripe object an earlier attempt of this event's create made, found by the Nudges id
+ * in its metadata; only for events older than the key window (search lags writes by up to
+ * a minute, and a newer event's key answers for it). Null: create it.
+ */
+export const earlierTwin = async (
+  ctx: OutboundContext,
+  kind: SearchableKind,
+  metadataKey: string,
+  nudgesId: string,
+): Promise<string | null> => {
+  const age = Date.parse(ctx.clock()) - Date.parse(ctx.event.occurredAt);
+  if (!(age > KEY_WINDOW_MS) || ctx.gateway.findByMetadata === undefined) return null;
+  const found = await ctx.gateway.findByMetadata(kind, metadataKey, nudgesId);
+  if (found !== null) {
+    ctx.logger.info("found the twin of an earlier create, linking it", { nudgesId, found });
+  }
+  return found;
 };
 
 type Synced = "plan" | "priceTier" | "client";

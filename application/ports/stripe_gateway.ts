@@ -156,7 +156,14 @@ export interface StripeReader {
   retrieve(kind: StripeListKind, id: string): Promise<StripeRecord | null>;
   /** One page of Stripe's events, as their webhooks would have carried them. */
   listEvents(page: EventPageRequest): Promise<StripePage>;
+  /**
+   * The id of an object whose metadata[key] is `value` (Stripe's search); null when none.
+   * Search lags writes by up to a minute: for objects made long ago.
+   */
+  findByMetadata(kind: SearchableKind, key: string, value: string): Promise<string | null>;
 }
+
+export type SearchableKind = "products" | "prices" | "customers";
 
 export type WebhookEndpoint = {
   id: string;
