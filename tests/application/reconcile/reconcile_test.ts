@@ -184,3 +184,27 @@ Deno.test("reconcile() with dryRun exits 0 when Nudges and Stripe are in line", 
     await scene.simulator.close();
   }
 });
+
+Deno.test("reconcile() leaves alone a linked twin its list lacked but Stripe has: made after the list was read", async () => {
+  const scene = setup();
+  try {
+    const product = await scene.stripe.products.create({ name: "Made meanwhile" });
+    const planId = await nudgesPlan(scene.store, {
+      name: "Made meanwhile",
+      stripeProductId: product.id,
+    });
+    // The list was read just before the product was made: it is not on it.
+    const gateway = {
+      ...scene.gateway,
+      listPage: async (...args: Parameters<typeof scene.gateway.listPage>) => {
+        const page = await scene.gateway.listPage(...args);
+        return { ...page, data: page.data.filter((o) => o.id !== product.id) };
+      },
+    };
+    const report = await reconcile(reconcileDeps(scene.store, gateway));
+    assert.deepEqual(report.drifts, []);
+    assert.equal((await plans.read(scene.store, planId)).state!.stripeProductId, product.id);
+  } finally {
+    await scene.simulator.close();
+  }
+});

@@ -45,6 +45,12 @@ Deno.test("registerWebhookEndpoint() creates the endpoint once with every handle
   assert.equal(mended.endpoint.id, first.endpoint.id);
   assert.equal(mended.endpoint.enabledEvents.length, HANDLED_STRIPE_EVENT_TYPES.length);
 
+  // WEBHOOKS_API_KEY was rotated: the same endpoint gets the URL with the new code.
+  const rotated = await registerWebhookEndpoint(api, { ...options, code: "a-new-code-0123456789" });
+  assert.equal(rotated.action, "updated");
+  assert.equal(rotated.endpoint.id, first.endpoint.id);
+  assert.equal(rotated.endpoint.url, endpointUrl(options.baseUrl, "a-new-code-0123456789"));
+
   const otherVersion = await registerWebhookEndpoint(api, { ...options, apiVersion: "2024-06-20" });
   assert.equal(otherVersion.action, "versionDiffers");
   assert.equal((await stripe.webhookEndpoints.list()).data.length, 1);
