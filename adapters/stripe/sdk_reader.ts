@@ -45,7 +45,8 @@ const orNull = async (request: () => Promise<unknown>): Promise<StripeRecord | n
 };
 
 export const stripeSdkReader = (stripe: Stripe): StripeReader & StripeWebhookEndpoints => {
-  const lists: Record<StripeListKind, (params: Stripe.PaginationParams) => Promise<StripePage>> = {
+  type ListParams = Stripe.PaginationParams & { created?: Stripe.RangeQueryParam };
+  const lists: Record<StripeListKind, (params: ListParams) => Promise<StripePage>> = {
     products: (params) => stripe.products.list(params).then(page),
     prices: (params) => stripe.prices.list(params).then(page),
     customers: (params) => stripe.customers.list(params).then(page),
@@ -59,8 +60,14 @@ export const stripeSdkReader = (stripe: Stripe): StripeReader & StripeWebhookEnd
     subscriptions: (id) => stripe.subscriptions.retrieve(id),
   };
   return {
-    listPage: (kind, { startingAfter, limit = PAGE }) =>
-      call(() => lists[kind]({ limit, ...(startingAfter && { starting_after: startingAfter }) })),
+    listPage: (kind, { startingAfter, limit = PAGE, created }) =>
+      call(() =>
+        lists[kind]({
+          limit,
+          ...(startingAfter && { starting_after: startingAfter }),
+          ...(created && { created }),
+        })
+      ),
     retrieve: (kind, id) => orNull(() => retrievals[kind](id)),
     findByMetadata: (kind, key, value) => {
       // Stripe's query language quotes with ' and escapes it with \.

@@ -40,8 +40,19 @@ const update = (kind: Kind, schema: z.ZodType<Record<string, unknown>>): Handler
 
 const retrieve = (kind: Kind): Handler => (ctx) => ({ body: load(ctx, kind) });
 
+/** Stripe's `created` filter: a number, or gt/gte/lt/lte bounds. */
+const inCreated = (created: unknown) => (o: StripeObject): boolean => {
+  if (created === undefined) return true;
+  const at = o.created as number;
+  if (typeof created !== "object" || created === null) return at === Number(created);
+  const { gt, gte, lt, lte } = created as Record<string, string | undefined>;
+  return (gt === undefined || at > Number(gt)) && (gte === undefined || at >= Number(gte)) &&
+    (lt === undefined || at < Number(lt)) && (lte === undefined || at <= Number(lte));
+};
+
 const list = (kind: Kind, url: string): Handler => (ctx) => {
-  const { limit = "10", starting_after, ending_before: _, expand: __, ...filters } = ctx.params;
+  const { limit = "10", starting_after, ending_before: _, expand: __, created, ...filters } =
+    ctx.params;
   const size = Number(limit);
   if (!/^\d+$/.test(String(limit)) || size < 1 || size > 100) {
     throw new ApiError(400, "Invalid limit: must be an integer between 1 and 100", {
@@ -49,7 +60,8 @@ const list = (kind: Kind, url: string): Handler => (ctx) => {
     });
   }
   let all = ctx.store.list<StripeObject>(kind).reverse()
-    .filter((o) => Object.entries(filters).every(([k, v]) => String(o[k]) === v));
+    .filter((o) => Object.entries(filters).every(([k, v]) => String(o[k]) === v))
+    .filter(inCreated(created));
   if (typeof starting_after === "string") {
     all = all.slice(all.findIndex((o) => o.id === starting_after) + 1);
   }

@@ -140,9 +140,11 @@ export type PageRequest = {
   startingAfter?: string;
   /** 1 to 100 (default 100). */
   limit?: number;
+  /** Only objects created in [gte, lt) (whole seconds): a slice of the list. */
+  created?: { gte?: number; lt?: number };
 };
 
-export type EventPageRequest = PageRequest & {
+export type EventPageRequest = Omit<PageRequest, "created"> & {
   /** Whole seconds: events created at or after it (Stripe keeps 30 days of events). */
   createdGte: number;
   /** Only these types. */

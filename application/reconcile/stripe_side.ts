@@ -1,7 +1,7 @@
 /**
  * What Stripe holds: every page of its products, prices, customers and subscriptions,
- * the four lists read side by side (each list's pages follow one another: a page names
- * the next by its last id). The gateway keeps to Stripe's rate limit.
+ * the four lists read side by side, each by several cursors at once (listAll). The
+ * gateway keeps to Stripe's rate limit.
  * @module
  */
 import type { StripeListKind, StripeReader, StripeRecord } from "../ports/stripe_gateway.ts";
@@ -24,24 +24,56 @@ export type StripeSide = Record<StripeListKind, Listed>;
 /** Told after every page: the kind and how many of its objects have come so far. */
 export type OnPage = (kind: StripeListKind, listed: number, done: boolean) => void;
 
+/** Before any Stripe object was made (2010-01-01), in whole seconds. */
+const EARLIEST = 1_262_304_000;
+
+/**
+ * Every object of a kind. A list's pages name the next by its last id, so one cursor
+ * reads one page at a time; to read several at once, a slice of the list whose page says
+ * there is more is cut in two by creation time (Stripe lists newest first): the older half
+ * is read from its start by a cursor of its own, the newer goes on after its last id. Up
+ * to `slices` cursors per list; the gateway keeps them all to the rate limit.
+ */
 export const listAll = async (
   reader: StripeReader,
   kind: StripeListKind,
-  { onPage, signal }: { onPage?: OnPage; signal?: AbortSignal } = {},
+  { onPage, signal, slices = 8 }: { onPage?: OnPage; signal?: AbortSignal; slices?: number } = {},
 ): Promise<Listed> => {
   const listedAt = Math.floor(Date.now() / 1000);
-  const objects: StripeRecord[] = [];
-  let startingAfter: string | undefined;
-  for (;;) {
-    signal?.throwIfAborted();
-    const page = await reader.listPage(kind, { startingAfter, limit: 100 });
-    objects.push(...page.data);
-    const last = page.data.at(-1)?.id;
-    const done = !page.hasMore || last === undefined;
-    onPage?.(kind, objects.length, done);
-    if (done) return { objects, listedAt };
-    startingAfter = last;
-  }
+  const found = new Map<string, StripeRecord>();
+  const cursors: Promise<void>[] = [];
+  let reading = 0;
+  const read = async (gte?: number, lt?: number) => {
+    reading++;
+    try {
+      let startingAfter: string | undefined;
+      for (;;) {
+        signal?.throwIfAborted();
+        const created = gte === undefined && lt === undefined ? undefined : { gte, lt };
+        const page = await reader.listPage(kind, { startingAfter, limit: 100, created });
+        for (const object of page.data) found.set(object.id, object);
+        const last = page.data.at(-1);
+        if (!page.hasMore || last === undefined) return;
+        onPage?.(kind, found.size, false);
+        startingAfter = last.id;
+        // What is left of this slice was made at or before the last object.
+        const upTo = typeof last.created === "number" ? last.created : undefined;
+        const from = gte ?? EARLIEST;
+        if (upTo !== undefined && upTo > from && reading < slices) {
+          const middle = from + Math.ceil((upTo - from) / 2);
+          cursors.push(read(from, middle));
+          gte = middle;
+        }
+      }
+    } finally {
+      reading--;
+    }
+  };
+  cursors.push(read());
+  // Cursors add cursors while they run: wait until the last one added has ended.
+  for (let i = 0; i < cursors.length; i++) await cursors[i];
+  onPage?.(kind, found.size, true);
+  return { objects: [...found.values()], listedAt };
 };
 
 export const readStripeSide = async (

@@ -137,7 +137,11 @@ export const startStripeStandIn = (options: StandInOptions = {}): StripeStandIn 
         ? { status: 200, body: found }
         : error(404, `No such ${kind.slice(0, -1)}: '${id}'`, "resource_missing");
     }
-    const all = [...objects.values()].reverse();
+    const created = p.created as { gte?: string; lt?: string } | undefined;
+    const all = [...objects.values()].reverse().filter((o) =>
+      (created?.gte === undefined || (o.created as number) >= Number(created.gte)) &&
+      (created?.lt === undefined || (o.created as number) < Number(created.lt))
+    );
     const after = typeof p.starting_after === "string"
       ? all.findIndex((o) => o.id === p.starting_after) + 1
       : 0;

@@ -30,6 +30,8 @@ const metadata = {
 const options = { metadata };
 const AT = new Date(Date.now() - 3_600_000).toISOString();
 const EARLIER = Math.floor(Date.parse(AT) / 1000) - 60;
+/** Objects made over the last two years, one after another, as an account grows. */
+const createdAt = (i: number, of: number) => EARLIER - Math.round((of - i) * 2 * 365 * 86_400 / of);
 
 /**
  * Both sides in line: plans with their products, tiers with their prices, clients with
@@ -50,7 +52,7 @@ const seed = async (store: EventStore, standIn: StripeStandIn, dashboard = 0) =>
       images: [],
       active: true,
       metadata: i < dashboard ? {} : { nudges_plan_id: planId },
-      created: EARLIER,
+      created: createdAt(i, PRODUCTS),
       updated: EARLIER,
     });
     standIn.prices.set(priceId, {
@@ -63,7 +65,7 @@ const seed = async (store: EventStore, standIn: StripeStandIn, dashboard = 0) =>
       active: true,
       recurring: { ...shapes.price.recurring, interval: "month", interval_count: 1 },
       metadata: i < dashboard ? {} : { nudges_price_tier_id: priceTierId, nudges_plan_id: planId },
-      created: EARLIER,
+      created: createdAt(i, PRODUCTS),
     });
     if (i < dashboard) continue;
     await plans.handle(store, {
@@ -101,7 +103,7 @@ const seed = async (store: EventStore, standIn: StripeStandIn, dashboard = 0) =>
       name: `Client ${i}`,
       email: `client${i}@example.com`,
       metadata: { nudges_client_id: clientId },
-      created: EARLIER,
+      created: createdAt(i, CUSTOMERS),
     });
     await clients.handle(store, {
       type: "CreateClient",
