@@ -30,12 +30,15 @@ Deno.test("listAll() reads a list by several cursors at once, cut by creation ti
     const reader = stripeSdkApi({ apiKey: "sk_test_slices", apiBase: standIn.url });
     let inFlight = 0;
     let most = 0;
+    let read = 0;
     const counting = {
       ...reader,
       listPage: async (...args: Parameters<typeof reader.listPage>) => {
         most = Math.max(most, ++inFlight);
         try {
-          return await reader.listPage(...args);
+          const page = await reader.listPage(...args);
+          read += page.data.length;
+          return page;
         } finally {
           inFlight--;
         }
@@ -45,6 +48,7 @@ Deno.test("listAll() reads a list by several cursors at once, cut by creation ti
     assert.equal(objects.length, ids.length);
     assert.deepEqual(objects.map((o) => o.id).sort(), ids);
     assert.ok(most > 1, `at most ${most} page(s) were read at once`);
+    assert.equal(read, ids.length, "no object is read twice");
   }));
 
 Deno.test("listAll() gets every object of a list made within one second, where time cannot cut it", () =>
