@@ -26,13 +26,19 @@ export type OnPage = (kind: StripeListKind, listed: number, done: boolean) => vo
 
 /** Before any Stripe object was made (2010-01-01), in whole seconds. */
 const EARLIEST = 1_262_304_000;
+/** Pages a cursor keeps for itself when it hands what is older to a new one. */
+const PAGES_KEPT = 3;
+
+const createdOf = (object: StripeRecord): number | undefined =>
+  typeof object.created === "number" ? object.created : undefined;
 
 /**
  * Every object of a kind. A list's pages name the next by its last id, so one cursor
  * reads one page at a time; to read several at once, a slice of the list whose page says
- * there is more is cut in two by creation time (Stripe lists newest first): the older half
- * is read from its start by a cursor of its own, the newer goes on after its last id. Up
- * to `slices` cursors per list; the gateway keeps them all to the rate limit.
+ * there is more is cut in two by creation time (Stripe lists newest first): what is older
+ * than about PAGES_KEPT more pages is read by a cursor of its own, the rest goes on after
+ * the page's last id. Up to `slices` cursors per list; the gateway keeps them all to the
+ * rate limit. Objects made within one second cannot be cut apart: one cursor reads them.
  */
 export const listAll = async (
   reader: StripeReader,
@@ -56,11 +62,15 @@ export const listAll = async (
         if (!page.hasMore || last === undefined) return;
         onPage?.(kind, found.size, false);
         startingAfter = last.id;
-        // What is left of this slice was made at or before the last object.
-        const upTo = typeof last.created === "number" ? last.created : undefined;
+        // What is left of this slice was made at or before the last object. The newer
+        // part of it, about PAGES_KEPT pages as dense as this one, stays with this
+        // cursor; a cursor of its own reads what is older.
+        const upTo = createdOf(last);
+        const newest = createdOf(page.data[0]!);
         const from = gte ?? EARLIEST;
-        if (upTo !== undefined && upTo > from && reading < slices) {
-          const middle = from + Math.ceil((upTo - from) / 2);
+        if (upTo === undefined || newest === undefined || reading >= slices) continue;
+        const middle = upTo - PAGES_KEPT * Math.max(1, newest - upTo);
+        if (middle > from) {
           cursors.push(read(from, middle));
           gte = middle;
         }
