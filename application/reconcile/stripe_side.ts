@@ -35,9 +35,9 @@ const createdOf = (object: StripeRecord): number | undefined =>
 /**
  * Every object of a kind. A list's pages name the next by its last id, so one cursor
  * reads one page at a time; to read several at once, a slice of the list whose page says
- * there is more is cut in two by creation time (Stripe lists newest first): what is older
- * than about PAGES_KEPT more pages is read by a cursor of its own, the rest goes on after
- * the page's last id. Up to `slices` cursors per list; the gateway keeps them all to the
+ * there is more is cut by creation time (Stripe lists newest first): about PAGES_KEPT
+ * more pages stay with its cursor, after the page's last id, and what is older is cut
+ * among new cursors. Up to `slices` cursors per list; the gateway keeps them all to the
  * rate limit. Objects made within one second cannot be cut apart: one cursor reads them.
  */
 export const listAll = async (
@@ -64,15 +64,20 @@ export const listAll = async (
         startingAfter = last.id;
         // What is left of this slice was made at or before the last object. The newer
         // part of it, about PAGES_KEPT pages as dense as this one, stays with this
-        // cursor; a cursor of its own reads what is older.
+        // cursor; what is older is cut the same way among cursors of their own, as many
+        // as are free, the last taking whatever remains.
         const upTo = createdOf(last);
         const newest = createdOf(page.data[0]!);
         const from = gte ?? EARLIEST;
         if (upTo === undefined || newest === undefined || reading >= slices) continue;
-        const middle = upTo - PAGES_KEPT * Math.max(1, newest - upTo);
-        if (middle > from) {
-          cursors.push(read(from, middle));
-          gte = middle;
+        const width = PAGES_KEPT * Math.max(1, newest - upTo);
+        let upper = upTo - width;
+        if (upper <= from) continue;
+        gte = upper;
+        for (let free = slices - reading; upper > from; free--) {
+          const lower = free <= 1 ? from : Math.max(from, upper - width);
+          cursors.push(read(lower, upper));
+          upper = lower;
         }
       }
     } finally {
