@@ -5,6 +5,7 @@
  * names the run in its metadata.
  * @module
  */
+import { DomainError } from "../../domain/decider.ts";
 import {
   applyCustomerCreated,
   applyPriceEvent,
@@ -28,6 +29,8 @@ const PUSHED: Record<DriftKind, Pushed | null> = {
 };
 
 const ok: RepairOutcome = { status: "repaired" };
+
+const CONCURRENT_IMPORT = new Set(["PlanExists", "PriceTierExists"]);
 
 const unrepairable = (reason: string): RepairOutcome => ({ status: "unrepairable", reason });
 
@@ -114,7 +117,13 @@ export const repair = async (run: RunContext, drift: Drift): Promise<RepairOutco
       case "missingInNudges":
       case "unlinkedTwin":
       case "stripeNewer":
-        await applyFromStripe(run, drift);
+        await applyFromStripe(run, drift).catch((error) => {
+          // The object's webhook imported it meanwhile: apply the values to it instead.
+          if (error instanceof DomainError && CONCURRENT_IMPORT.has(error.code)) {
+            return applyFromStripe(run, drift);
+          }
+          throw error;
+        });
         return ok;
       case "nudgesNewer":
         await pushChanges(run, pushed, drift.nudgesId!);

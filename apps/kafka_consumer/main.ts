@@ -5,7 +5,9 @@
  * KAFKA_CONSUMER_PORT. Run as many as the topics have partitions: the consumers share the
  * partitions, and the outbox runs in one of them at a time, the holder of a lease kept in
  * the event store (application/lease/); another takes over when it stops, or within the
- * lease's ttl when it dies. The flows and topics: docs/architecture.md.
+ * lease's ttl when it dies. With RECONCILE_INTERVAL it also reconciles with Stripe on that
+ * schedule, under a lease of its own (docs/reconcile.md). The flows and topics:
+ * docs/architecture.md.
  *
  * `deno task kafka_consumer [--dev]`
  * @module

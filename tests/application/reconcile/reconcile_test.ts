@@ -4,6 +4,9 @@ import { stripeClient } from "../../../adapters/stripe/sdk.ts";
 import { stripeSdkApi } from "../../../adapters/stripe/sdk_reader.ts";
 import { startStripeSimulator } from "../../../adapters/stripe/simulator.ts";
 import { reconcile } from "../../../application/reconcile/run.ts";
+import { repair } from "../../../application/reconcile/repair.ts";
+import { runContext } from "../../../application/reconcile/run_context.ts";
+import type { StripeRecord } from "../../../application/ports/stripe_gateway.ts";
 import { exitCodeOf } from "../../../application/reconcile/report.ts";
 import { clients, plans, priceTiers } from "../../../application/shared/aggregates.ts";
 import { nameBasedId } from "../../../application/shared/ids.ts";
@@ -204,6 +207,44 @@ Deno.test("reconcile() leaves alone a linked twin its list lacked but Stripe has
     const report = await reconcile(reconcileDeps(scene.store, gateway));
     assert.deepEqual(report.drifts, []);
     assert.equal((await plans.read(scene.store, planId)).state!.stripeProductId, product.id);
+  } finally {
+    await scene.simulator.close();
+  }
+});
+
+Deno.test("repair() of a missing product that its webhook imported meanwhile applies Stripe's values to it", async () => {
+  const scene = setup();
+  try {
+    const product = await scene.stripe.products.create({ name: "Now" });
+    const planId = nameBasedId("plan", product.id);
+    // The product.created webhook got there between reconcile's read and its repair.
+    await plans.handle(scene.store, {
+      type: "ImportStripeProduct",
+      data: {
+        planId,
+        at: secondsFromNow(-30),
+        stripeEventId: "evt_1",
+        stripeEventCreated: product.updated - 30,
+        stripeProductId: product.id,
+        name: "Then",
+        description: null,
+        iconUrl: null,
+        isActive: true,
+      },
+    }, {
+      metadata: { correlationId: "t", causationId: "t", cause: { kind: "system", reason: "t" } },
+    });
+    const run = runContext(scene.deps, "run-race");
+    const outcome = await repair(run, {
+      kind: "product",
+      type: "missingInNudges",
+      nudgesId: planId,
+      stripeId: product.id,
+      object: product as unknown as StripeRecord,
+      stripeTime: product.updated,
+    });
+    assert.deepEqual(outcome, { status: "repaired" });
+    assert.equal((await plans.read(scene.store, planId)).state!.name, "Now");
   } finally {
     await scene.simulator.close();
   }
