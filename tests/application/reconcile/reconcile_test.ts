@@ -6,6 +6,7 @@ import { startStripeSimulator } from "../../../adapters/stripe/simulator.ts";
 import { reconcile } from "../../../application/reconcile/run.ts";
 import { repair } from "../../../application/reconcile/repair.ts";
 import { runContext } from "../../../application/reconcile/run_context.ts";
+import type { EventStore } from "../../../application/ports/event_store.ts";
 import type { StripeRecord } from "../../../application/ports/stripe_gateway.ts";
 import { exitCodeOf } from "../../../application/reconcile/report.ts";
 import { clients, plans, priceTiers } from "../../../application/shared/aggregates.ts";
@@ -212,29 +213,43 @@ Deno.test("reconcile() leaves alone a linked twin its list lacked but Stripe has
   }
 });
 
-Deno.test("repair() of a missing product that its webhook imported meanwhile applies Stripe's values to it", async () => {
+Deno.test("repair() of a missing product that its webhook imports at the same moment applies Stripe's values to it", async () => {
   const scene = setup();
   try {
     const product = await scene.stripe.products.create({ name: "Now" });
     const planId = nameBasedId("plan", product.id);
-    // The product.created webhook got there between reconcile's read and its repair.
-    await plans.handle(scene.store, {
-      type: "ImportStripeProduct",
-      data: {
-        planId,
-        at: secondsFromNow(-30),
-        stripeEventId: "evt_1",
-        stripeEventCreated: product.updated - 30,
-        stripeProductId: product.id,
-        name: "Then",
-        description: null,
-        iconUrl: null,
-        isActive: true,
+    // The product.created webhook imports it between reconcile's read and its append.
+    let raced = false;
+    const store: EventStore = {
+      ...scene.store,
+      append: async (streamId, events, expected) => {
+        if (!raced && streamId === plans.streamId(planId)) {
+          raced = true;
+          await plans.handle(scene.store, {
+            type: "ImportStripeProduct",
+            data: {
+              planId,
+              at: secondsFromNow(-30),
+              stripeEventId: "evt_1",
+              stripeEventCreated: product.updated - 30,
+              stripeProductId: product.id,
+              name: "Then",
+              description: null,
+              iconUrl: null,
+              isActive: true,
+            },
+          }, {
+            metadata: {
+              correlationId: "t",
+              causationId: "t",
+              cause: { kind: "system", reason: "t" },
+            },
+          });
+        }
+        return await scene.store.append(streamId, events, expected);
       },
-    }, {
-      metadata: { correlationId: "t", causationId: "t", cause: { kind: "system", reason: "t" } },
-    });
-    const run = runContext(scene.deps, "run-race");
+    };
+    const run = runContext({ ...scene.deps, store }, "run-race");
     const outcome = await repair(run, {
       kind: "product",
       type: "missingInNudges",
@@ -243,8 +258,9 @@ Deno.test("repair() of a missing product that its webhook imported meanwhile app
       object: product as unknown as StripeRecord,
       stripeTime: product.updated,
     });
+    assert.ok(raced);
     assert.deepEqual(outcome, { status: "repaired" });
-    assert.equal((await plans.read(scene.store, planId)).state!.name, "Now");
+    assert.equal((await plans.read(store, planId)).state!.name, "Now");
   } finally {
     await scene.simulator.close();
   }
