@@ -23,12 +23,12 @@ export const clientCreated = async (
   const loaded = await clients.read(ctx.store, clientId);
   const client = existing(loaded.state, `client ${clientId}`);
   if (client.stripeCustomerId !== null || handledAlready(ctx, clients, clientId, loaded)) return;
-  const customerId = await earlierTwin(ctx, "customers", "nudges_client_id", clientId) ??
-    await callStripe(
-      ctx,
-      (key) => ctx.gateway.createCustomer({ nudgesClientId: clientId, name, email }, key),
-      markFailed(ctx, "client", clientId),
-    );
+  const twin = await earlierTwin(ctx, "customers", "nudges_client_id", clientId);
+  const customerId = twin ?? await callStripe(
+    ctx,
+    (key) => ctx.gateway.createCustomer({ nudgesClientId: clientId, name, email }, key),
+    markFailed(ctx, "client", clientId),
+  );
   if (customerId === null) return;
   await record(ctx, clients, "link", {
     type: "LinkStripeCustomer",

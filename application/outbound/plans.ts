@@ -37,16 +37,16 @@ export const planCreated = async (
   const plan = existing(loaded.state, `plan ${planId}`);
   // Linked already: a redelivery, or a plan imported from Stripe.
   if (plan.stripeProductId !== null || handledAlready(ctx, plans, planId, loaded)) return;
-  const productId = await earlierTwin(ctx, "products", "nudges_plan_id", planId) ??
-    await callStripe(
-      ctx,
-      (key) =>
-        ctx.gateway.createProduct(
-          { nudgesPlanId: planId, name, description, iconUrl, active: isActive },
-          key,
-        ),
-      markFailed(ctx, "plan", planId),
-    );
+  const twin = await earlierTwin(ctx, "products", "nudges_plan_id", planId);
+  const productId = twin ?? await callStripe(
+    ctx,
+    (key) =>
+      ctx.gateway.createProduct(
+        { nudgesPlanId: planId, name, description, iconUrl, active: isActive },
+        key,
+      ),
+    markFailed(ctx, "plan", planId),
+  );
   if (productId === null) return;
   await record(ctx, plans, "link", {
     type: "LinkStripeProduct",

@@ -33,22 +33,22 @@ export const priceTierCreated = async (
   if (productId === null) {
     return await refused(`plan ${planId} could not be created in Stripe: ${plan.syncError}`);
   }
-  const priceId = await earlierTwin(ctx, "prices", "nudges_price_tier_id", priceTierId) ??
-    await callStripe(
-      ctx,
-      (key) =>
-        ctx.gateway.createPrice({
-          nudgesPriceTierId: priceTierId,
-          nudgesPlanId: planId,
-          stripeProductId: productId,
-          nickname: event.data.name,
-          unitAmount: event.data.unitAmount,
-          currency: event.data.currency,
-          interval: event.data.interval,
-          intervalCount: event.data.intervalCount,
-        }, key),
-      refused,
-    );
+  const twin = await earlierTwin(ctx, "prices", "nudges_price_tier_id", priceTierId);
+  const priceId = twin ?? await callStripe(
+    ctx,
+    (key) =>
+      ctx.gateway.createPrice({
+        nudgesPriceTierId: priceTierId,
+        nudgesPlanId: planId,
+        stripeProductId: productId,
+        nickname: event.data.name,
+        unitAmount: event.data.unitAmount,
+        currency: event.data.currency,
+        interval: event.data.interval,
+        intervalCount: event.data.intervalCount,
+      }, key),
+    refused,
+  );
   if (priceId === null) return;
   await record(ctx, priceTiers, "link", {
     type: "LinkStripePrice",
