@@ -10,6 +10,8 @@ export type Config = {
   dev: boolean;
   stripeApiKey: string | null;
   stripeApiBase: string | null;
+  /** STRIPE_API_VERSION: the Stripe API version Nudges calls; null: the SDK's. */
+  stripeApiVersion: string | null;
   stripeWebhooksSecret: string;
   webhooksApiKey: string;
   productApiToken: string;
@@ -23,6 +25,8 @@ export type Config = {
   /** Where the embedded Stripe simulator sends its webhooks: the webhooks app. */
   webhooksUrl: string;
   logLevel: LogLevel;
+  /** RECONCILE_INTERVAL in ms: how often the consumer app reconciles; null: never. */
+  reconcileIntervalMs: number | null;
   /** Names of the secrets made up for dev mode, with their values, to print at start. */
   madeUp: Record<string, string>;
 };
@@ -52,6 +56,12 @@ const Env = z.object({
   EVENTSTORE_CONNECTION_STRING: z.string().regex(/^(esdb|kurrentdb|kurrent)(\+discover)?:\/\//, {
     error: "EVENTSTORE_CONNECTION_STRING must start with esdb:// or kurrentdb://",
   }).optional(),
+  STRIPE_API_VERSION: z.string().regex(/^\d{4}-\d{2}-\d{2}(\.\w+)?$/, {
+    error: "STRIPE_API_VERSION must be a Stripe API version like 2026-10-28.endive",
+  }).optional(),
+  RECONCILE_INTERVAL: z.string().regex(/^\d+(\.\d+)?[smhd]$/, {
+    error: "RECONCILE_INTERVAL must be a duration like 90s, 15m, 6h or 1d",
+  }).optional(),
   DATA_DIR: z.string().min(1).default("./data"),
   PRODUCT_API_PORT: port("PRODUCT_API_PORT", 4000),
   WEBHOOKS_PORT: port("WEBHOOKS_PORT", 7071),
@@ -62,6 +72,15 @@ const Env = z.object({
     error: "LOG_LEVEL must be debug, info, warn or error",
   }).default("info"),
 });
+
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** "15m" as 900000; undefined (or a zero duration) as null: off. */
+const durationMs = (text: string | undefined): number | null => {
+  if (text === undefined) return null;
+  const ms = Number(text.slice(0, -1)) * UNIT_MS[text.slice(-1) as keyof typeof UNIT_MS];
+  return ms > 0 ? Math.round(ms) : null;
+};
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -106,6 +125,7 @@ export const loadConfig = (
     dev,
     stripeApiKey: e.STRIPE_API_KEY ?? null,
     stripeApiBase: e.STRIPE_API_BASE ?? null,
+    stripeApiVersion: e.STRIPE_API_VERSION ?? null,
     stripeWebhooksSecret: secret("STRIPE_WEBHOOKS_SECRET", "whsec_dev_"),
     webhooksApiKey: secret("WEBHOOKS_API_KEY", "dev_"),
     productApiToken: secret("PRODUCT_API_TOKEN", "dev_"),
@@ -117,6 +137,7 @@ export const loadConfig = (
     consumerPort: e.KAFKA_CONSUMER_PORT,
     webhooksUrl: (e.WEBHOOKS_URL ?? `http://127.0.0.1:${e.WEBHOOKS_PORT}`).replace(/\/+$/, ""),
     logLevel: e.LOG_LEVEL,
+    reconcileIntervalMs: durationMs(e.RECONCILE_INTERVAL),
     madeUp,
   };
 };

@@ -16,7 +16,8 @@ import {
   type ResilientStripe,
   stripeRateLimit,
 } from "../adapters/stripe/resilience.ts";
-import { stripeSdkGateway } from "../adapters/stripe/sdk.ts";
+import { SDK_API_VERSION } from "../adapters/stripe/sdk.ts";
+import { stripeSdkApi } from "../adapters/stripe/sdk_reader.ts";
 import { startStripeSimulator } from "../adapters/stripe/simulator.ts";
 import type { Bus } from "../application/ports/bus.ts";
 import { systemClock } from "../application/ports/clock.ts";
@@ -24,6 +25,7 @@ import type { EventStore } from "../application/ports/event_store.ts";
 import { HEADERS } from "../application/shared/integration_events.ts";
 import type { Logger } from "../application/ports/logger.ts";
 import type { Metrics } from "../application/ports/metrics.ts";
+import type { StripeApi } from "../application/ports/stripe_gateway.ts";
 import { type Config, secretsOf } from "./config.ts";
 
 /** Files under DATA_DIR. */
@@ -140,9 +142,17 @@ export const openStripe = (
     metrics: Metrics;
     logger: Logger;
   },
-): ResilientStripe =>
-  resilientGateway(
-    stripeSdkGateway({ apiKey, apiBase: apiBase ?? config.stripeApiBase }),
+): ResilientStripe<StripeApi> => {
+  metrics.gauge(
+    "stripe_api_version_info",
+    "The Stripe API version Nudges calls (STRIPE_API_VERSION, else the SDK's), as a label.",
+  ).set(1, { version: stripeApiVersion(config) });
+  return resilientGateway(
+    stripeSdkApi({
+      apiKey,
+      apiBase: apiBase ?? config.stripeApiBase,
+      apiVersion: config.stripeApiVersion,
+    }),
     {
       metrics,
       // Stripe's own rate limit (100/s live, 25/s in test mode), kept on our side so that
@@ -152,6 +162,11 @@ export const openStripe = (
         logger.warn("Stripe call failed, retrying", { attempt, delayMs, error }),
     },
   );
+};
+
+/** The Stripe API version Nudges calls: STRIPE_API_VERSION, else the pinned SDK's. */
+export const stripeApiVersion = (config: Config): string =>
+  config.stripeApiVersion ?? SDK_API_VERSION;
 
 export const storeCheck = (store: EventStore): ReadinessCheck => ({
   name: "eventStore",

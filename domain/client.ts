@@ -6,7 +6,7 @@
  */
 import { conflict, type Decider, invalid, notFound, unreachable } from "./decider.ts";
 import { changed, epochSecond, isStale, type StripeChange } from "./stripe_time.ts";
-import { failed, isFailedWith, linked, needsLink, type SyncStatus } from "./sync.ts";
+import { failed, isFailedWith, linked, needsLink, type SyncStatus, unlinked } from "./sync.ts";
 
 export type Client = {
   id: string;
@@ -32,6 +32,7 @@ export type ClientCommand =
   | { type: "ApplyStripeCustomerChange"; data: At & StripeChange & ClientChanges }
   | { type: "ApplyStripeCustomerDeletion"; data: At & StripeChange & { stripeCustomerId: string } }
   | { type: "LinkStripeCustomer"; data: At & { stripeCustomerId: string } }
+  | { type: "UnlinkStripeCustomer"; data: At & { stripeCustomerId: string } }
   | { type: "MarkClientSyncFailed"; data: At & { error: string } };
 
 export type ClientEvent =
@@ -40,6 +41,8 @@ export type ClientEvent =
   | { type: "ClientChangedInStripe"; data: At & StripeChange & { changes: ClientChanges } }
   | { type: "StripeCustomerDeleted"; data: At & StripeChange & { stripeCustomerId: string } }
   | { type: "StripeCustomerLinked"; data: At & { stripeCustomerId: string } }
+  /** Stripe no longer has the customer (reconcile found it gone): the client waits for another. */
+  | { type: "StripeCustomerUnlinked"; data: At & { stripeCustomerId: string } }
   | { type: "ClientSyncFailed"; data: At & { error: string } };
 
 // Deliberately loose: one @, no spaces, a dot in the domain. Stripe checks the rest.
@@ -134,6 +137,11 @@ export const decide = (command: ClientCommand, state: ClientState): ClientEvent[
         ? [{ type: "StripeCustomerLinked", data: command.data }]
         : [];
     }
+    case "UnlinkStripeCustomer":
+      return existing(state, command.data.clientId).stripeCustomerId ===
+          command.data.stripeCustomerId
+        ? [{ type: "StripeCustomerUnlinked", data: command.data }]
+        : [];
     case "MarkClientSyncFailed":
       return isFailedWith(existing(state, command.data.clientId), command.data.error)
         ? []
@@ -174,6 +182,8 @@ export const evolve = (state: ClientState, event: ClientEvent): ClientState => {
       );
     case "StripeCustomerLinked":
       return linked(state, { stripeCustomerId: event.data.stripeCustomerId });
+    case "StripeCustomerUnlinked":
+      return unlinked(state, { stripeCustomerId: null });
     case "ClientSyncFailed":
       return failed(state, event.data.error);
     default:

@@ -4,7 +4,7 @@
  */
 import { conflict, type Decider, invalid, notFound, unreachable } from "./decider.ts";
 import { changed, epochSecond, isStale, type StripeChange } from "./stripe_time.ts";
-import { failed, isFailedWith, linked, needsLink, type SyncStatus } from "./sync.ts";
+import { failed, isFailedWith, linked, needsLink, type SyncStatus, unlinked } from "./sync.ts";
 
 export type PlanFields = {
   name: string;
@@ -40,6 +40,7 @@ export type PlanCommand =
   | { type: "ApplyStripeProductChange"; data: At & StripeChange & PlanChanges }
   | { type: "ApplyStripeProductDeletion"; data: At & StripeChange }
   | { type: "LinkStripeProduct"; data: At & { stripeProductId: string } }
+  | { type: "UnlinkStripeProduct"; data: At & { stripeProductId: string } }
   | { type: "MarkPlanSyncFailed"; data: At & { error: string } }
   | { type: "MarkPlanSynced"; data: At };
 
@@ -54,6 +55,8 @@ export type PlanEvent =
   | { type: "PlanChangedInStripe"; data: At & StripeChange & { changes: PlanChanges } }
   | { type: "PlanDeletedInStripe"; data: At & StripeChange }
   | { type: "StripeProductLinked"; data: At & { stripeProductId: string } }
+  /** Stripe no longer has the product (reconcile found it gone): the plan waits for another. */
+  | { type: "StripeProductUnlinked"; data: At & { stripeProductId: string } }
   | { type: "PlanSyncFailed"; data: At & { error: string } }
   | { type: "PlanSyncRestored"; data: At };
 
@@ -155,6 +158,10 @@ export const decide = (command: PlanCommand, state: PlanState): PlanEvent[] => {
         ? [{ type: "StripeProductLinked", data: command.data }]
         : [];
     }
+    case "UnlinkStripeProduct":
+      return existing(state, command.data.planId).stripeProductId === command.data.stripeProductId
+        ? [{ type: "StripeProductUnlinked", data: command.data }]
+        : [];
     case "MarkPlanSyncFailed":
       return isFailedWith(existing(state, command.data.planId), command.data.error)
         ? []
@@ -210,6 +217,8 @@ export const evolve = (state: PlanState, event: PlanEvent): PlanState => {
       );
     case "StripeProductLinked":
       return linked(state, { stripeProductId: event.data.stripeProductId });
+    case "StripeProductUnlinked":
+      return unlinked(state, { stripeProductId: null });
     case "PlanSyncRestored":
       return linked(state, {});
     case "PlanSyncFailed":

@@ -5,7 +5,7 @@
  */
 import { conflict, type Decider, invalid, notFound, unreachable } from "./decider.ts";
 import { changed, epochSecond, isStale, type StripeChange } from "./stripe_time.ts";
-import { failed, isFailedWith, linked, needsLink, type SyncStatus } from "./sync.ts";
+import { failed, isFailedWith, linked, needsLink, type SyncStatus, unlinked } from "./sync.ts";
 
 export type BillingInterval = "day" | "week" | "month" | "year";
 
@@ -44,6 +44,7 @@ export type PriceTierCommand =
   | { type: "ApplyStripePriceChange"; data: At & StripeChange & StripeTierChanges }
   | { type: "ApplyStripePriceDeletion"; data: At & StripeChange }
   | { type: "LinkStripePrice"; data: At & { stripePriceId: string } }
+  | { type: "UnlinkStripePrice"; data: At & { stripePriceId: string } }
   | { type: "MarkPriceTierSyncFailed"; data: At & { error: string } };
 
 export type PriceTierEvent =
@@ -53,6 +54,8 @@ export type PriceTierEvent =
   | { type: "PriceTierChangedInStripe"; data: At & StripeChange & { changes: StripeTierChanges } }
   | { type: "PriceTierDeletedInStripe"; data: At & StripeChange }
   | { type: "StripePriceLinked"; data: At & { stripePriceId: string } }
+  /** Stripe no longer has the price (reconcile found it gone): the tier waits for another. */
+  | { type: "StripePriceUnlinked"; data: At & { stripePriceId: string } }
   | { type: "PriceTierSyncFailed"; data: At & { error: string } };
 
 export const MAX_UNIT_AMOUNT = 99_999_999;
@@ -175,6 +178,10 @@ export const decide = (command: PriceTierCommand, state: PriceTierState): PriceT
         ? [{ type: "StripePriceLinked", data: command.data }]
         : [];
     }
+    case "UnlinkStripePrice":
+      return existing(state, command.data.priceTierId).stripePriceId === command.data.stripePriceId
+        ? [{ type: "StripePriceUnlinked", data: command.data }]
+        : [];
     case "MarkPriceTierSyncFailed":
       return isFailedWith(existing(state, command.data.priceTierId), command.data.error)
         ? []
@@ -224,6 +231,8 @@ export const evolve = (state: PriceTierState, event: PriceTierEvent): PriceTierS
       return changed(state, event.data.at, event.data.changes, event.data.stripeEventCreated);
     case "StripePriceLinked":
       return linked(state, { stripePriceId: event.data.stripePriceId });
+    case "StripePriceUnlinked":
+      return unlinked(state, { stripePriceId: null });
     case "PriceTierSyncFailed":
       return failed(state, event.data.error);
     default:

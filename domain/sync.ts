@@ -41,3 +41,11 @@ export const failed = <T extends Twinned>(object: T, error: string): T => ({
   syncStatus: "FAILED",
   syncError: error,
 });
+
+/** The object without its Stripe twin (Stripe lost it): PENDING until it gets another. */
+export const unlinked = <T extends Twinned>(object: T, link: NoInfer<Partial<T>>): T => ({
+  ...object,
+  ...link,
+  syncStatus: "PENDING",
+  syncError: null,
+});

@@ -31,6 +31,12 @@ export type WebhookHandlerDeps = {
   logger: Logger;
   metrics?: Metrics;
   maxBodyBytes?: number;
+  /**
+   * The API version Nudges is pinned to (STRIPE_API_VERSION, else the SDK's). An event in
+   * another one is still recorded (the inbound schemas read only fields every version
+   * has), and counted by version; the first of each version is logged.
+   */
+  apiVersion?: string;
 };
 
 const answer = (status: number, body: Record<string, unknown>, headers: HeadersInit = {}) =>
@@ -73,6 +79,25 @@ export const webhookHandler = (
     "webhooks_requests_total",
     "Stripe webhook requests by outcome",
   );
+
+  const otherVersions = metrics.counter(
+    "webhooks_other_api_version_total",
+    "Stripe events received in an API version other than the pinned one, by version",
+  );
+  const seenVersions = new Set<string>();
+  const checkVersion = (event: unknown) => {
+    const version = (event as { api_version?: unknown } | null)?.api_version;
+    if (deps.apiVersion === undefined || typeof version !== "string") return;
+    if (version === deps.apiVersion) return;
+    otherVersions.inc({ version });
+    if (seenVersions.has(version)) return;
+    seenVersions.add(version);
+    logger.warn("Stripe event in another API version than the pinned one; handled all the same", {
+      version,
+      pinned: deps.apiVersion,
+      stripeEventId: (event as { id?: unknown }).id,
+    });
+  };
 
   const refuse = (status: number, outcome: string, error: string, headers?: HeadersInit) => {
     outcomes.inc({ outcome });
@@ -117,6 +142,7 @@ export const webhookHandler = (
       return refuse(400, "signature", `invalid Stripe-Signature: ${message}`);
     }
 
+    checkVersion(event);
     let outcome: Awaited<ReturnType<typeof recordStripeWebhook>>;
     try {
       outcome = await recordStripeWebhook(store, event);

@@ -43,7 +43,12 @@ export type ResilienceOptions = {
   onRetry?: (retry: { attempt: number; delayMs: number; error: unknown }) => void;
 };
 
-export type ResilientStripe = { gateway: StripeGateway; circuit: StripeCircuit; dispose(): void };
+/** `G`: the calls wrapped, StripeGateway's or more of the port's (StripeApi). */
+export type ResilientStripe<G = StripeGateway> = {
+  gateway: G;
+  circuit: StripeCircuit;
+  dispose(): void;
+};
 
 // Rate limits and lock timeouts mean Stripe is up and answering: they are retried but
 // do not count towards opening the breaker.
@@ -83,10 +88,10 @@ const throttle = (perSecond: number | null | undefined) => {
 /** Stripe's basic rate limit for a key, per second: 100 live, 25 in test mode. */
 export const stripeRateLimit = (apiKey: string): number => /^(sk|rk)_live_/.test(apiKey) ? 100 : 25;
 
-export const resilientGateway = (
-  inner: StripeGateway,
+export const resilientGateway = <G extends object = StripeGateway>(
+  inner: G,
   options: ResilienceOptions = {},
-): ResilientStripe => {
+): ResilientStripe<G> => {
   const {
     attempts = 3,
     initialDelayMs = 200,
@@ -177,7 +182,7 @@ export const resilientGateway = (
   return {
     // Every call of the port, each under its own name in the metrics.
     gateway: Object.fromEntries(
-      (Object.keys(inner) as (keyof StripeGateway)[]).map((operation) => [
+      (Object.keys(inner) as (keyof G & string)[]).map((operation) => [
         operation,
         guarded(
           operation,
@@ -185,7 +190,7 @@ export const resilientGateway = (
             (inner[operation] as (...args: unknown[]) => Promise<unknown>).apply(inner, args),
         ),
       ]),
-    ) as unknown as StripeGateway,
+    ) as G,
     circuit: {
       state: () => STATE_NAMES[breaker.state],
       onBreak: listen(breaker.onBreak),

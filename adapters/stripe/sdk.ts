@@ -24,9 +24,16 @@ export type StripeSdkOptions = {
   apiBase?: string | null;
   /** Per request (default 30 s); a timeout is a transient network fault. */
   timeoutMs?: number;
+  /** The Stripe API version every call names (STRIPE_API_VERSION); default the SDK's. */
+  apiVersion?: string | null;
 };
 
-export const stripeClient = ({ apiKey, apiBase, timeoutMs = 30_000 }: StripeSdkOptions): Stripe => {
+/** The API version the pinned stripe SDK calls when none is configured. */
+export const SDK_API_VERSION: string = Stripe.API_VERSION;
+
+export const stripeClient = (
+  { apiKey, apiBase, timeoutMs = 30_000, apiVersion }: StripeSdkOptions,
+): Stripe => {
   const base = apiBase ? new URL(apiBase) : null;
   const protocol = base?.protocol === "http:" ? "http" : "https";
   return new Stripe(apiKey, {
@@ -34,6 +41,8 @@ export const stripeClient = ({ apiKey, apiBase, timeoutMs = 30_000 }: StripeSdkO
     maxNetworkRetries: 0,
     timeout: timeoutMs,
     telemetry: false,
+    // The SDK's types name only its own version; Stripe takes any it knows.
+    ...(apiVersion && { apiVersion: apiVersion as Stripe.LatestApiVersion }),
     ...(base && {
       host: base.hostname,
       port: base.port || (protocol === "http" ? 80 : 443),
@@ -76,7 +85,7 @@ export const classifyStripeError = (error: unknown): Error => {
   return new PermanentStripeError(message, error.code, status);
 };
 
-const call = async <T>(request: () => Promise<T>): Promise<T> => {
+export const call = async <T>(request: () => Promise<T>): Promise<T> => {
   try {
     return await request();
   } catch (error) {

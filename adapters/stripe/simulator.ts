@@ -127,7 +127,9 @@ export const startStripeSimulator = (options: StripeSimulatorOptions = {}): Stri
       id: event.id,
       value: { event, attempts: 0, nextAttemptAt: Date.now() } satisfies Delivery,
     }));
-    store.write([...outcome.changes ?? [], ...deliveries, ...extra(outcome.body)]);
+    // Every event is kept too, for Stripe's list of events (GET /v1/events).
+    const kept = events.map((event): Change => ({ kind: "event", id: event.id, value: event }));
+    store.write([...outcome.changes ?? [], ...deliveries, ...kept, ...extra(outcome.body)]);
     if (deliveries.length > 0) sender.kick();
     return outcome.body;
   };

@@ -32,6 +32,7 @@ import {
   updateSubscription,
 } from "./simulator_subscriptions.ts";
 import { created, type Handler, load } from "./simulator_handler.ts";
+import { READING_ROUTES, SEARCH_ROUTES } from "./simulator_reading.ts";
 
 const update = (kind: Kind, schema: z.ZodType<Record<string, unknown>>): Handler => (ctx) => {
   const params = parseParams(schema, ctx.params);
@@ -52,8 +53,19 @@ const update = (kind: Kind, schema: z.ZodType<Record<string, unknown>>): Handler
 
 const retrieve = (kind: Kind): Handler => (ctx) => ({ body: load(ctx, kind) });
 
+/** Stripe's `created` filter: a number, or gt/gte/lt/lte bounds. */
+const inCreated = (created: unknown) => (o: StripeObject): boolean => {
+  if (created === undefined) return true;
+  const at = o.created as number;
+  if (typeof created !== "object" || created === null) return at === Number(created);
+  const { gt, gte, lt, lte } = created as Record<string, string | undefined>;
+  return (gt === undefined || at > Number(gt)) && (gte === undefined || at >= Number(gte)) &&
+    (lt === undefined || at < Number(lt)) && (lte === undefined || at <= Number(lte));
+};
+
 const list = (kind: Kind, url: string): Handler => (ctx) => {
-  const { limit = "10", starting_after, ending_before: _, expand: __, ...filters } = ctx.params;
+  const { limit = "10", starting_after, ending_before: _, expand: __, created, ...filters } =
+    ctx.params;
   const size = Number(limit);
   if (!/^\d+$/.test(String(limit)) || size < 1 || size > 100) {
     throw new ApiError(400, "Invalid limit: must be an integer between 1 and 100", {
@@ -61,7 +73,8 @@ const list = (kind: Kind, url: string): Handler => (ctx) => {
     });
   }
   let all = ctx.store.list<StripeObject>(kind).reverse()
-    .filter((o) => Object.entries(filters).every(([k, v]) => String(o[k]) === v));
+    .filter((o) => Object.entries(filters).every(([k, v]) => String(o[k]) === v))
+    .filter(inCreated(created));
   if (typeof starting_after === "string") {
     all = all.slice(all.findIndex((o) => o.id === starting_after) + 1);
   }
@@ -143,6 +156,7 @@ const resource = (path: string, kind: Kind, create: Handler, change?: Handler): 
   ...change ? [{ method: "POST", path: new RegExp(`^/v1/${path}/([^/]+)$`), handler: change }] : [],
 ];
 const ROUTES: Route[] = [
+  ...SEARCH_ROUTES,
   ...resource("products", "product", createProduct, update("product", productParams.update)),
   { method: "DELETE", path: /^\/v1\/products\/([^/]+)$/, handler: deleteProduct },
   ...resource("prices", "price", createPrice, update("price", priceParams.update)),
@@ -153,12 +167,6 @@ const ROUTES: Route[] = [
     path: /^\/v1\/checkout\/sessions\/([^/]+)\/line_items$/,
     handler: listLineItems,
   },
-  {
-    method: "GET",
-    path: /^\/v1\/subscriptions$/,
-    handler: list("subscription", "/v1/subscriptions"),
-  },
-  { method: "GET", path: /^\/v1\/subscriptions\/([^/]+)$/, handler: retrieve("subscription") },
   { method: "POST", path: /^\/v1\/subscriptions\/([^/]+)$/, handler: updateSubscription },
   { method: "DELETE", path: /^\/v1\/subscriptions\/([^/]+)$/, handler: cancelSubscription },
   { method: "GET", path: /^\/v1\/invoices\/([^/]+)$/, handler: retrieve("invoice") },
@@ -168,6 +176,8 @@ const ROUTES: Route[] = [
   ...dev("subscriptions/([^/]+)/renew", renewSubscription),
   ...dev("subscriptions/([^/]+)/fail", failRenewal),
   ...dev("subscriptions/([^/]+)/cancel", devCancelSubscription),
+  // Lists, events and webhook endpoints (subscriptions' GET routes among them).
+  ...READING_ROUTES,
 ];
 
 export const findRoute = (method: string, pathname: string) => {

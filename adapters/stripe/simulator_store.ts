@@ -18,7 +18,11 @@ export type Kind =
   | "subscription"
   | "invoice"
   | "idempotency"
-  | "delivery";
+  | "delivery"
+  // Read back by reconcile and the webhook endpoint command (simulator_reading.ts).
+  | "subscription"
+  | "event"
+  | "webhook_endpoint";
 
 /** A row to write; `value: null` deletes it. */
 export type Change = { kind: Kind; id: string; value: unknown };

@@ -16,8 +16,8 @@ import { recordedPlanOfProduct, recordProductOwner } from "./owners.ts";
 import type { PlanFields } from "../../domain/plan.ts";
 import { STRIPE_MAX_YEARS, validTerms } from "../../domain/price_tier.ts";
 
-const importedPlanId = (stripeProductId: string) => nameBasedId("plan", stripeProductId);
-const importedTierId = (stripePriceId: string) => nameBasedId("priceTier", stripePriceId);
+export const importedPlanId = (stripeProductId: string) => nameBasedId("plan", stripeProductId);
+export const importedTierId = (stripePriceId: string) => nameBasedId("priceTier", stripePriceId);
 
 const productFields = (product: StripeProduct): PlanFields => ({
   name: product.name,

@@ -10,6 +10,7 @@ import { clients } from "../shared/aggregates.ts";
 import type { IntegrationEventOf } from "../shared/integration_events.ts";
 import {
   callStripe,
+  earlierTwin,
   existing,
   handledAlready,
   markFailed,
@@ -26,7 +27,8 @@ export const clientCreated = async (
   const loaded = await clients.read(ctx.store, clientId);
   const client = existing(loaded.state, `client ${clientId}`);
   if (client.stripeCustomerId !== null || handledAlready(ctx, clients, clientId, loaded)) return;
-  const customerId = await callStripe(
+  const twin = await earlierTwin(ctx, "customers", "nudges_client_id", clientId);
+  const customerId = twin ?? await callStripe(
     ctx,
     (key) => ctx.gateway.createCustomer({ nudgesClientId: clientId, name, email }, key),
     markFailed(ctx, "client", clientId),

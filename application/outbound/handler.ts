@@ -5,13 +5,14 @@
  */
 import { DomainError } from "../../domain/decider.ts";
 import { type MessageHandler, PermanentFailure } from "../ports/bus.ts";
+import type { EventMetadata } from "../ports/event_store.ts";
 import { silentLogger } from "../ports/logger.ts";
-import { parseMessage } from "../shared/integration_events.ts";
+import { type IntegrationEvent, parseMessage } from "../shared/integration_events.ts";
 import { clientCreated, clientUpdated } from "./clients.ts";
 import { planSubscriptionCancelRequested } from "./plan_subscriptions.ts";
 import { planCreated, planDeleted, planUpdated } from "./plans.ts";
 import { priceTierCreated, priceTierDeleted } from "./price_tiers.ts";
-import type { OutboundContext, OutboundDeps } from "./stripe_call.ts";
+import { busMetadata, type OutboundContext, type OutboundDeps } from "./stripe_call.ts";
 
 const dispatch = (ctx: OutboundContext): Promise<void> => {
   const { event } = ctx;
@@ -38,12 +39,18 @@ const dispatch = (ctx: OutboundContext): Promise<void> => {
   }
 };
 
-/** Handles one message of TOPICS.plans, priceTiers or clients; throws to have it retried. */
-export const outboundHandler = (deps: OutboundDeps): MessageHandler => async (message) => {
-  const event = parseMessage(message);
+/**
+ * Makes the Stripe call of one integration event and records its outcome with `metadata`:
+ * for a bus message (below), or for reconcile pushing what never reached Stripe.
+ */
+export const applyOutbound = async (
+  deps: OutboundDeps,
+  event: IntegrationEvent,
+  metadata: Omit<EventMetadata, "eventId">,
+): Promise<void> => {
   const logger = (deps.logger ?? silentLogger).with({ eventId: event.eventId, type: event.type });
   try {
-    await dispatch({ ...deps, logger, message, event });
+    await dispatch({ ...deps, logger, event, metadata });
   } catch (error) {
     // A rule of the domain refused the outcome (say a link to a second product): this
     // message can never succeed.
@@ -52,4 +59,10 @@ export const outboundHandler = (deps: OutboundDeps): MessageHandler => async (me
     }
     throw error;
   }
+};
+
+/** Handles one message of TOPICS.plans, priceTiers or clients; throws to have it retried. */
+export const outboundHandler = (deps: OutboundDeps): MessageHandler => async (message) => {
+  const event = parseMessage(message);
+  await applyOutbound(deps, event, busMetadata(message, event));
 };

@@ -12,6 +12,7 @@ import type { IntegrationEventOf } from "../shared/integration_events.ts";
 import type { PlanEvent } from "../../domain/plan.ts";
 import {
   callStripe,
+  earlierTwin,
   existing,
   handledAlready,
   markFailed,
@@ -36,7 +37,8 @@ export const planCreated = async (
   const plan = existing(loaded.state, `plan ${planId}`);
   // Linked already: a redelivery, or a plan imported from Stripe.
   if (plan.stripeProductId !== null || handledAlready(ctx, plans, planId, loaded)) return;
-  const productId = await callStripe(
+  const twin = await earlierTwin(ctx, "products", "nudges_plan_id", planId);
+  const productId = twin ?? await callStripe(
     ctx,
     (key) =>
       ctx.gateway.createProduct(

@@ -8,6 +8,7 @@ import type { IntegrationEventOf } from "../shared/integration_events.ts";
 import { productOf } from "./plans.ts";
 import {
   callStripe,
+  earlierTwin,
   existing,
   handledAlready,
   markFailed,
@@ -32,7 +33,8 @@ export const priceTierCreated = async (
   if (productId === null) {
     return await refused(`plan ${planId} could not be created in Stripe: ${plan.syncError}`);
   }
-  const priceId = await callStripe(
+  const twin = await earlierTwin(ctx, "prices", "nudges_price_tier_id", priceTierId);
+  const priceId = twin ?? await callStripe(
     ctx,
     (key) =>
       ctx.gateway.createPrice({

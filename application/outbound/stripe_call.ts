@@ -10,12 +10,14 @@
 import type { DomainEvent } from "../../domain/decider.ts";
 import { type IncomingMessage, PermanentFailure } from "../ports/bus.ts";
 import type { Clock } from "../ports/clock.ts";
-import type { EventStore } from "../ports/event_store.ts";
+import type { EventMetadata, EventStore } from "../ports/event_store.ts";
 import type { Logger } from "../ports/logger.ts";
 import {
   idempotencyKeyFor,
   PermanentStripeError,
+  type SearchableKind,
   type StripeGateway,
+  type StripeReader,
 } from "../ports/stripe_gateway.ts";
 import { clients, plans, priceTiers } from "../shared/aggregates.ts";
 import {
@@ -29,17 +31,35 @@ import { HEADERS, type IntegrationEvent } from "../shared/integration_events.ts"
 
 export type OutboundDeps = {
   store: EventStore;
-  gateway: StripeGateway;
+  /** With findByMetadata, a create whose idempotency key Stripe may have forgotten looks first. */
+  gateway: StripeGateway & Partial<Pick<StripeReader, "findByMetadata">>;
   clock: Clock;
   logger?: Logger;
 };
 
 /** One integration event being handled: what every outbound handler works with. */
 export type OutboundContext = OutboundDeps & {
-  message: IncomingMessage;
   event: IntegrationEvent;
   logger: Logger;
+  /** What the outcomes recorded name as their cause: the bus message, or a reconcile run. */
+  metadata: Omit<EventMetadata, "eventId">;
 };
+
+/** The metadata of the outcomes of an event that came as a bus message. */
+export const busMetadata = (
+  message: IncomingMessage,
+  event: IntegrationEvent,
+): Omit<EventMetadata, "eventId"> => ({
+  correlationId: message.headers[HEADERS.correlationId] ?? event.eventId,
+  causationId: event.eventId,
+  cause: {
+    kind: "bus",
+    topic: message.topic,
+    partition: message.partition,
+    offset: message.offset,
+    messageId: event.eventId,
+  },
+});
 
 /** The object this event needs is not in Stripe yet: the bus retries the message later. */
 export class NotInStripeYet extends Error {
@@ -56,23 +76,10 @@ const once = (ctx: OutboundContext, outcome: Outcome): Once => ({
 });
 
 /** The command options of an outcome recorded for the causing event. */
-const outcomeOptions = (ctx: OutboundContext, outcome: Outcome): CommandOptions => {
-  const { message, event } = ctx;
-  return {
-    metadata: {
-      correlationId: message.headers[HEADERS.correlationId] ?? event.eventId,
-      causationId: event.eventId,
-      cause: {
-        kind: "bus",
-        topic: message.topic,
-        partition: message.partition,
-        offset: message.offset,
-        messageId: event.eventId,
-      },
-    },
-    once: once(ctx, outcome),
-  };
-};
+const outcomeOptions = (ctx: OutboundContext, outcome: Outcome): CommandOptions => ({
+  metadata: ctx.metadata,
+  once: once(ctx, outcome),
+});
 
 /** True when this event's call was made and its link or refusal recorded: a redelivery. */
 export const handledAlready = (
@@ -112,6 +119,33 @@ export const callStripe = async (
     await refused(error.message);
     return null;
   }
+};
+
+/**
+ * Stripe keeps an idempotency key for at least 24 hours. A create is made after its
+ * causing event, so while the event is younger than this its key covers every earlier
+ * attempt; an older one may have made its object under a key Stripe has since forgotten.
+ */
+export const KEY_WINDOW_MS = 23 * 3_600_000;
+
+/**
+ * The Stripe object an earlier attempt of this event's create made, found by the Nudges id
+ * in its metadata; only for events older than the key window (search lags writes by up to
+ * a minute, and a newer event's key answers for it). Null: create it.
+ */
+export const earlierTwin = async (
+  ctx: OutboundContext,
+  kind: SearchableKind,
+  metadataKey: string,
+  nudgesId: string,
+): Promise<string | null> => {
+  const age = Date.parse(ctx.clock()) - Date.parse(ctx.event.occurredAt);
+  if (!(age > KEY_WINDOW_MS) || ctx.gateway.findByMetadata === undefined) return null;
+  const found = await ctx.gateway.findByMetadata(kind, metadataKey, nudgesId);
+  if (found !== null) {
+    ctx.logger.info("found the twin of an earlier create, linking it", { nudgesId, found });
+  }
+  return found;
 };
 
 type Synced = "plan" | "priceTier" | "client";

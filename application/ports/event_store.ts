@@ -18,7 +18,9 @@ export type Cause =
   | { kind: "graphql"; requestId: string; operation?: string }
   | { kind: "stripe"; stripeEventId: string; stripeEventType: string }
   | { kind: "bus"; topic: string; partition: number; offset: string; messageId?: string }
-  | { kind: "system"; reason: string };
+  | { kind: "system"; reason: string }
+  /** A repair made by a reconcile run (application/reconcile/), named by its run id. */
+  | { kind: "reconcile"; runId: string };
 
 export type EventMetadata = {
   eventId: string;

@@ -166,3 +166,85 @@ export const idempotencyKeyFor = (eventId: string): string => `${KEY_PREFIX}${ev
 /** True when a Stripe request was made by Nudges' outbound sync. */
 export const isNudgesIdempotencyKey = (key: string | null | undefined): boolean =>
   typeof key === "string" && key.startsWith(KEY_PREFIX);
+
+// ---------------------------------------------------------------------------------------
+// Reading Stripe back (reconcile, missed events) and the webhook endpoint. Kept apart from
+// the calls above, which outbound sync makes: these are read calls and operator calls.
+// resilience.ts wraps them like every other call, the rate limit included.
+// ---------------------------------------------------------------------------------------
+
+/** A Stripe object as Stripe sent it; readers parse what they use (inbound/stripe_objects.ts). */
+export type StripeRecord = { id: string } & Record<string, unknown>;
+
+/** One page of a Stripe list, newest first; `hasMore`: ask again after its last id. */
+export type StripePage = { data: StripeRecord[]; hasMore: boolean };
+
+/** The lists reconcile compares with Nudges. */
+export type StripeListKind = "products" | "prices" | "customers" | "subscriptions";
+
+export type PageRequest = {
+  /** The id of the last object of the previous page. */
+  startingAfter?: string;
+  /** 1 to 100 (default 100). */
+  limit?: number;
+  /** Only objects created in [gte, lt) (whole seconds): a slice of the list. */
+  created?: { gte?: number; lt?: number };
+};
+
+export type EventPageRequest = Omit<PageRequest, "created"> & {
+  /** Whole seconds: events created at or after it (Stripe keeps 30 days of events). */
+  createdGte: number;
+  /** Only these types. */
+  types: readonly string[];
+};
+
+export interface StripeReader {
+  /** One page of every object of a kind, the archived (inactive) ones included. */
+  listPage(kind: StripeListKind, page: PageRequest): Promise<StripePage>;
+  /** The object; null when Stripe has none with that id (deleted, or never made). */
+  retrieve(kind: StripeListKind, id: string): Promise<StripeRecord | null>;
+  /** One page of Stripe's events, as their webhooks would have carried them. */
+  listEvents(page: EventPageRequest): Promise<StripePage>;
+  /**
+   * The id of an object whose metadata[key] is `value` (Stripe's search); null when none.
+   * Search lags writes by up to a minute: for objects made long ago.
+   */
+  findByMetadata(kind: SearchableKind, key: string, value: string): Promise<string | null>;
+}
+
+export type SearchableKind = "products" | "prices" | "customers";
+
+export type WebhookEndpoint = {
+  id: string;
+  url: string;
+  enabledEvents: string[];
+  /** null: the account's default version. */
+  apiVersion: string | null;
+  status: string;
+  /** The signing secret: Stripe returns it when it creates the endpoint, never after. */
+  secret: string | null;
+};
+
+export type WebhookEndpointSpec = {
+  url: string;
+  enabledEvents: readonly string[];
+  description: string;
+};
+
+export interface StripeWebhookEndpoints {
+  /** Every endpoint of the account. */
+  listWebhookEndpoints(): Promise<WebhookEndpoint[]>;
+  createWebhookEndpoint(
+    spec: WebhookEndpointSpec & { apiVersion: string },
+    idempotencyKey: string,
+  ): Promise<WebhookEndpoint>;
+  /** Stripe cannot change an endpoint's API version: only its URL, events, description. */
+  updateWebhookEndpoint(
+    id: string,
+    spec: WebhookEndpointSpec,
+    idempotencyKey: string,
+  ): Promise<WebhookEndpoint>;
+}
+
+/** Everything Nudges asks of Stripe. */
+export type StripeApi = StripeGateway & StripeReader & StripeWebhookEndpoints;

@@ -21,6 +21,8 @@ export const describeCause = (cause: Cause | undefined): string => {
         (cause.messageId ? ` (${cause.messageId})` : "");
     case "system":
       return `system: ${cause.reason}`;
+    case "reconcile":
+      return `reconcile run ${cause.runId}`;
     default:
       // Written by an older or foreign writer: show it as it is rather than guess.
       return JSON.stringify(cause) ?? "(none)";

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Config } from "../config.ts";
+import { stripeApiVersion } from "../wiring.ts";
 import { DEV_SECRETS_FILE } from "./secrets.ts";
 
 export type DevUrls = {
@@ -39,6 +40,9 @@ export const banner = (config: Config, urls: DevUrls): string => {
     `  GraphiQL         ${urls.graphql}`,
     `  Stripe webhooks  ${webhookUrl}`,
     `  Stripe           ${stripe}`,
+    `  Stripe API       ${stripeApiVersion(config)}${
+      config.stripeApiVersion === null ? " (the SDK's; STRIPE_API_VERSION pins another)" : ""
+    }`,
     `  event store      ${store}`,
     `  bus              ${bus}`,
     `  consumer ops     ${urls.consumerOps}/metrics`,

@@ -5,7 +5,9 @@
  * KAFKA_CONSUMER_PORT. Run as many as the topics have partitions: the consumers share the
  * partitions, and the outbox runs in one of them at a time, the holder of a lease kept in
  * the event store (application/lease/); another takes over when it stops, or within the
- * lease's ttl when it dies. The flows and topics: docs/architecture.md.
+ * lease's ttl when it dies. With RECONCILE_INTERVAL it also reconciles with Stripe on that
+ * schedule, under a lease of its own (docs/reconcile.md). The flows and topics:
+ * docs/architecture.md.
  *
  * `deno task kafka_consumer [--dev]`
  * @module
@@ -24,6 +26,7 @@ import { runWithLease } from "../../application/lease/runner.ts";
 import type { Logger } from "../../application/ports/logger.ts";
 import { startOutbound } from "../../application/outbound/consumer.ts";
 import { OUTBOX_SUBSCRIBER, startOutbox } from "../../application/outbox/outbox.ts";
+import { RECONCILE_LEASE, reconcileEvery } from "../../application/reconcile/schedule.ts";
 import { type Config, ConfigError, loadConfig } from "../config.ts";
 import { closeAll, keepSubscribed, runApp } from "../runner.ts";
 import {
@@ -53,6 +56,8 @@ export type KafkaConsumerOptions = {
   metrics?: PrometheusRegistry;
   /** Default: config.consumerPort; 0 picks a free port; null serves no ops routes. */
   port?: number | null;
+  /** How often to reconcile with Stripe; default config.reconcileIntervalMs (null: never). */
+  reconcileIntervalMs?: number | null;
 };
 
 export type KafkaConsumer = { port: number | null; close(): Promise<void> };
@@ -94,6 +99,26 @@ export const startKafkaConsumer = async (options: KafkaConsumerOptions): Promise
         }),
     });
     opened.push(["outbox", () => (stopping.abort(), outbox.done)]);
+    const intervalMs = options.reconcileIntervalMs === undefined
+      ? config.reconcileIntervalMs
+      : options.reconcileIntervalMs;
+    if (intervalMs !== null) {
+      // One process at a time reconciles: a lease of its own, like the outbox's.
+      const reconciling = runWithLease({
+        store,
+        name: RECONCILE_LEASE,
+        holder: `kafka_consumer-${Deno.pid}-${crypto.randomUUID()}`,
+        clock: systemClock,
+        signal: stopping.signal,
+        logger,
+        whileHeld: (held) =>
+          reconcileEvery(
+            { store, gateway: stripe.gateway, clock: systemClock, logger },
+            { intervalMs, metrics, signal: held },
+          ),
+      });
+      opened.push(["reconcile", () => (stopping.abort(), reconciling.done)]);
+    }
     const outbound = await startOutbound({
       bus: correlated,
       deps: { store, gateway: stripe.gateway, clock: systemClock, logger },

@@ -3,7 +3,8 @@
  * verified event in the event store and answers; the consumer app applies it from there.
  * Ops routes (/healthz, /readyz, /metrics) beside it.
  *
- * `deno task webhooks [--dev]`
+ * `deno task webhooks [--dev]`; `deno task webhooks register <public base URL>` sets up the
+ * endpoint in Stripe (register.ts).
  * @module
  */
 import { webhookHandler } from "../../adapters/http/webhooks.ts";
@@ -17,7 +18,8 @@ import type { EventStore } from "../../application/ports/event_store.ts";
 import type { Logger } from "../../application/ports/logger.ts";
 import { type Config, loadConfig } from "../config.ts";
 import { closeAll, runApp } from "../runner.ts";
-import { appLogger, openEventStore, storeCheck } from "../wiring.ts";
+import { register } from "./register.ts";
+import { appLogger, openEventStore, storeCheck, stripeApiVersion } from "../wiring.ts";
 
 export type WebhooksOptions = {
   config: Config;
@@ -51,6 +53,7 @@ export const startWebhooks = async (options: WebhooksOptions): Promise<Webhooks>
     clock: systemClock,
     logger,
     metrics,
+    apiVersion: stripeApiVersion(config),
   });
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
@@ -81,7 +84,9 @@ export const startWebhooks = async (options: WebhooksOptions): Promise<Webhooks>
   };
 };
 
-if (import.meta.main) {
+if (import.meta.main && Deno.args[0] === "register") {
+  Deno.exit(await register(Deno.args.slice(1)));
+} else if (import.meta.main) {
   await runApp(
     "webhooks",
     (env) =>

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { collectLines, inheritedEnv, killIfRunning } from "../support/process.ts";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-export type AppName = "product_api" | "kafka_consumer" | "webhooks";
+export type AppName = "product_api" | "kafka_consumer" | "webhooks" | "reconcile";
 
 /** The `deno …` arguments of the app's task in deno.json, e.g. ["run", "--allow-net", …]. */
 export const taskArgs = async (app: AppName): Promise<string[]> => {

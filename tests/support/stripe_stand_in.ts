@@ -3,7 +3,8 @@
 // It honours idempotency keys as Stripe does (same key and parameters: the same answer
 // again; other parameters: 400; still running: 409), records every request, can fail
 // the next requests on demand, answers after a set latency and can enforce a rate
-// limit with 429s. Test-only: the dev-mode simulator is a separate thing.
+// limit with 429s; it lists and retrieves them too (GET, newest first, as reconcile reads
+// them). Test-only: the dev-mode simulator is a separate thing.
 import shapes from "./fixtures/stripe_objects.json" with { type: "json" };
 
 type Json = Record<string, unknown>;
@@ -120,12 +121,45 @@ export const startStripeStandIn = (options: StandInOptions = {}): StripeStandIn 
 
   const now = () => Math.floor(Date.now() / 1000);
 
+  const LISTS: Record<string, Map<string, Json>> = {
+    products,
+    prices,
+    customers,
+    subscriptions: new Map(),
+  };
+  // Lists answer newest first, as Stripe's do; the maps keep creation order.
+  const read = (kind: string, id: string | undefined, p: Json): Answer => {
+    const objects = LISTS[kind];
+    if (!objects) return error(404, `Unrecognized request URL (GET: /v1/${kind}).`);
+    if (id !== undefined) {
+      const found = objects.get(id);
+      return found
+        ? { status: 200, body: found }
+        : error(404, `No such ${kind.slice(0, -1)}: '${id}'`, "resource_missing");
+    }
+    const created = p.created as { gte?: string; lt?: string } | undefined;
+    const all = [...objects.values()].reverse().filter((o) =>
+      (created?.gte === undefined || (o.created as number) >= Number(created.gte)) &&
+      (created?.lt === undefined || (o.created as number) < Number(created.lt))
+    );
+    const after = typeof p.starting_after === "string"
+      ? all.findIndex((o) => o.id === p.starting_after) + 1
+      : 0;
+    const limit = Number(p.limit ?? 10);
+    const data = all.slice(after, after + limit);
+    return {
+      status: 200,
+      body: { object: "list", data, has_more: after + limit < all.length, url: `/v1/${kind}` },
+    };
+  };
+
   const execute = (method: string, path: string, p: Json): Answer => {
     const [, , kind, id] = path.split("/");
     const metadata = (old: Json = {}) => ({
       ...(old.metadata as Json ?? {}),
       ...(p.metadata as Json ?? {}),
     });
+    if (method === "GET") return read(kind!, id, p);
     if (method !== "POST") return error(405, `${method} ${path} is not imitated`);
     if (kind === "products" && id === undefined) {
       if (typeof p.name !== "string") {
@@ -245,7 +279,9 @@ export const startStripeStandIn = (options: StandInOptions = {}): StripeStandIn 
   const handle = async (request: Request, claimedKey: boolean): Promise<Response> => {
     const path = new URL(request.url).pathname;
     const key = request.headers.get("idempotency-key");
-    const params = parseForm(await request.text());
+    const params = parseForm(
+      request.method === "GET" ? new URL(request.url).search.slice(1) : await request.text(),
+    );
     const log: RecordedRequest = {
       method: request.method,
       path,
