@@ -7,5 +7,11 @@
 export { applyPriceEvent, applyProductEvent, importedPlanId, importedTierId } from "./catalog.ts";
 export { type InboundContext } from "./context.ts";
 export { applyCustomerCreated } from "./customers.ts";
-export { StripeCustomer, StripePrice, StripeProduct } from "./stripe_objects.ts";
+export {
+  StripeCustomer,
+  StripePrice,
+  StripeProduct,
+  StripeSubscription,
+} from "./stripe_objects.ts";
+export { applySubscriptionEvent, planSubscriptionIdOf, stripeStateOf } from "./subscriptions.ts";
 export { recordStripeWebhook } from "./webhook_record.ts";

@@ -7,7 +7,15 @@
  */
 import type { Plan } from "../../domain/plan.ts";
 import type { PriceTier } from "../../domain/price_tier.ts";
-import { importedPlanId, importedTierId, StripePrice, StripeProduct } from "../inbound/mod.ts";
+import {
+  importedPlanId,
+  importedTierId,
+  planSubscriptionIdOf,
+  StripePrice,
+  StripeProduct,
+  stripeStateOf,
+  StripeSubscription,
+} from "../inbound/mod.ts";
 import type { StripeRecord } from "../ports/stripe_gateway.ts";
 import type { Drift, DriftKind } from "./drift.ts";
 import type { NudgesSide } from "./nudges_side.ts";
@@ -22,6 +30,11 @@ export type Comparison = {
   /** Linked Nudges objects whose Stripe twin was not listed: gone, or made after the list. */
   unlisted: Drift[];
 };
+
+/** Equal values; times compared as instants, whatever their precision. */
+const sameValue = (a: unknown, b: unknown): boolean =>
+  a === b ||
+  (typeof a === "string" && typeof b === "string" && Date.parse(a) === Date.parse(b));
 
 const metadataOf = (object: StripeRecord): Record<string, string> =>
   (object.metadata ?? {}) as Record<string, string>;
@@ -176,23 +189,35 @@ export const compare = (nudges: NudgesSide, stripe: StripeSide): Comparison => {
 
   matched.clear();
   for (const object of stripe.subscriptions.objects) {
-    const id = nudges.linkedTo.get(object.id) ?? metadataOf(object).nudges_plan_subscription_id;
-    const subscription = id === undefined ? undefined : nudges.planSubscriptions.get(id);
+    const parsed = StripeSubscription.safeParse(object);
+    if (!parsed.success) {
+      out.ignored.push({
+        kind: "subscription",
+        stripeId: object.id,
+        reason: `not a subscription Nudges can read: ${parsed.error.issues[0]?.message}`,
+      });
+      continue;
+    }
+    // A plan subscription's id derives from its Stripe subscription's, whoever made it.
+    const id = nudges.linkedTo.get(object.id) ?? planSubscriptionIdOf(object.id);
+    const subscription = nudges.planSubscriptions.get(id);
+    // Subscriptions carry no `updated`: their values count from the time they were listed.
     const base = {
       kind: "subscription" as const,
-      nudgesId: id ?? null,
+      nudgesId: id,
       stripeId: object.id,
       object,
+      stripeTime: stripe.subscriptions.listedAt,
     };
     if (subscription === undefined) {
       out.drifts.push({ ...base, type: "missingInNudges" });
       continue;
     }
     matched.add(subscription.id);
-    const canceledInStripe = ["canceled", "incomplete_expired"].includes(String(object.status));
-    if (canceledInStripe !== (subscription.status === "canceled")) {
-      out.drifts.push({ ...base, type: "stripeNewer", fields: ["status"] });
-    }
+    const said = stripeStateOf(parsed.data);
+    const fields = (Object.keys(said) as (keyof typeof said)[])
+      .filter((field) => !sameValue(said[field], subscription[field]));
+    if (fields.length > 0) out.drifts.push({ ...base, type: "stripeNewer", fields });
   }
   for (const subscription of nudges.planSubscriptions.values()) {
     const stripeId = subscription.stripeSubscriptionId;

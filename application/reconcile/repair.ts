@@ -10,13 +10,15 @@ import {
   applyCustomerCreated,
   applyPriceEvent,
   applyProductEvent,
+  applySubscriptionEvent,
   importedPlanId,
   importedTierId,
   StripeCustomer,
   StripePrice,
   StripeProduct,
+  StripeSubscription,
 } from "../inbound/mod.ts";
-import { clients } from "../shared/aggregates.ts";
+import { clients, planSubscriptions } from "../shared/aggregates.ts";
 import type { Drift, DriftKind, RepairOutcome } from "./drift.ts";
 import { pushChanges, pushCreation, type Pushed, unlink } from "./push.ts";
 import { inboundContext, type RunContext } from "./run_context.ts";
@@ -52,10 +54,10 @@ const inboundTarget = (drift: Drift): string | null => {
 
 /** Why no repair is made for a drift; null when one is. */
 const noRepair = (drift: Drift): string | null => {
-  if (drift.kind === "subscription") {
-    // See docs/reconcile.md: the subscription's import by customer and price comes with
-    // the subscription life (issue 12); reconcile then calls that use case here.
-    return "subscriptions are compared only: their repair needs the inbound subscription use case";
+  if (drift.kind === "subscription" && drift.type === "twinGone") {
+    // Stripe keeps canceled subscriptions, and lists them: one it no longer has at all was
+    // deleted with test data. A plan subscription changes only on Stripe's word.
+    return `Stripe no longer has subscription ${drift.stripeId}: plan subscription ${drift.nudgesId} is left as it is`;
   }
   switch (drift.type) {
     case "orphan":
@@ -97,10 +99,29 @@ const applyFromStripe = async (run: RunContext, drift: Drift): Promise<void> => 
         customer,
       );
     }
-    case "subscription":
-      throw new Error("subscriptions are not repaired");
+    case "subscription": {
+      // What Stripe says of it, as its customer.subscription.updated would; one it has
+      // canceled for good as its .deleted.
+      const subscription = StripeSubscription.parse(object);
+      const type = subscription.status === "canceled"
+        ? "customer.subscription.deleted"
+        : "customer.subscription.updated";
+      return await applySubscriptionEvent(
+        { ...inboundContext(run, type, object, created), gateway: run.gateway },
+        subscription,
+      );
+    }
   }
 };
+
+/** A subscription the inbound use case did not import sells no tier Nudges could match. */
+const notImported = async (run: RunContext, drift: Drift): Promise<RepairOutcome | null> =>
+  drift.kind === "subscription" &&
+    (await planSubscriptions.read(run.store, drift.nudgesId!)).state === null
+    ? unrepairable(
+      `Stripe subscription ${drift.stripeId} sells no price Nudges can import (tiered or metered)`,
+    )
+    : null;
 
 const push = async (run: RunContext, kind: Pushed, id: string): Promise<RepairOutcome> => {
   const notLinked = await pushCreation(run, kind, id);
@@ -124,7 +145,7 @@ export const repair = async (run: RunContext, drift: Drift): Promise<RepairOutco
           }
           throw error;
         });
-        return ok;
+        return await notImported(run, drift) ?? ok;
       case "nudgesNewer":
         await pushChanges(run, pushed, drift.nudgesId!);
         return ok;

@@ -1,8 +1,9 @@
 /**
  * One reconcile run: (optionally) feed Stripe's missed events through the webhook record,
  * read both sides, compare, confirm that twins missing from the lists are gone, and
- * repair (products, customers and subscriptions first, then prices, which need their
- * products). A second run right after finds nothing left to do.
+ * repair (products and customers first, then prices, which need their products, then
+ * subscriptions, which need their prices and customers). A second run right after finds
+ * nothing left to do.
  * @module
  */
 import { randomId } from "../ports/clock.ts";
@@ -117,10 +118,12 @@ export const reconcile = async (
 
   const outcomes = new Map<Drift, RepairOutcome>();
   if (!dryRun) {
-    // Prices after products: an imported price needs its plan, a pushed one its product.
+    // Prices after products: an imported price needs its plan, a pushed one its product;
+    // subscriptions last: an imported one needs its tier and its client.
     const phases = [
-      drifts.filter((d) => d.kind !== "price"),
+      drifts.filter((d) => d.kind === "product" || d.kind === "customer"),
       drifts.filter((d) => d.kind === "price"),
+      drifts.filter((d) => d.kind === "subscription"),
     ];
     for (const phase of phases) {
       let done = 0;

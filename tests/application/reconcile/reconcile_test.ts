@@ -9,7 +9,12 @@ import { runContext } from "../../../application/reconcile/run_context.ts";
 import type { EventStore } from "../../../application/ports/event_store.ts";
 import type { StripeRecord } from "../../../application/ports/stripe_gateway.ts";
 import { exitCodeOf } from "../../../application/reconcile/report.ts";
-import { clients, plans, priceTiers } from "../../../application/shared/aggregates.ts";
+import {
+  clients,
+  plans,
+  planSubscriptions,
+  priceTiers,
+} from "../../../application/shared/aggregates.ts";
 import { nameBasedId } from "../../../application/shared/ids.ts";
 import {
   dashboardProduct,
@@ -263,5 +268,61 @@ Deno.test("repair() of a missing product that its webhook imports at the same mo
     assert.equal((await plans.read(store, planId)).state!.name, "Now");
   } finally {
     await scene.simulator.close();
+  }
+});
+
+Deno.test("reconcile() imports a subscription whose webhooks never came, then follows its cancellation", async () => {
+  const { simulator, stripe, gateway, store, deps } = setup();
+  try {
+    const product = await stripe.products.create({ name: "Pro" });
+    const planId = await nudgesPlan(store, { stripeProductId: product.id });
+    const tierId = await nudgesTier(store, planId);
+    const price = await stripe.prices.create({
+      product: product.id,
+      unit_amount: 1200,
+      currency: "usd",
+      recurring: { interval: "month" },
+      metadata: { nudges_price_tier_id: tierId, nudges_plan_id: planId },
+    });
+    await priceTiers.handle(store, {
+      type: "LinkStripePrice",
+      data: { priceTierId: tierId, at: secondsFromNow(-60), stripePriceId: price.id },
+    }, {
+      metadata: { correlationId: "t", causationId: "t", cause: { kind: "system", reason: "t" } },
+    });
+    const clientId = await nudgesClient(store);
+    // The customer pays; no webhook of it reaches Nudges (the simulator has no target).
+    const session = await simulator.completeCheckout({ clientId, priceTierId: tierId });
+    const stripeSubscriptionId = session.subscription as string;
+    const planSubscriptionId = nameBasedId("planSubscription", stripeSubscriptionId);
+
+    const first = await reconcile(deps);
+    const imported = first.drifts.filter((d) => d.kind === "subscription");
+    assert.deepEqual(imported.map((d) => `${d.type} ${d.outcome.status}`), [
+      "missingInNudges repaired",
+    ]);
+    const active = (await planSubscriptions.read(store, planSubscriptionId)).state!;
+    assert.equal(active.status, "active");
+    assert.equal(active.priceTierId, tierId);
+    assert.equal(active.planId, planId);
+    assert.ok(active.currentPeriodEnd !== null, "the paid period comes from Stripe");
+
+    await stripe.subscriptions.cancel(stripeSubscriptionId);
+    const second = await reconcile(deps);
+    const canceled = second.drifts.filter((d) => d.kind === "subscription");
+    assert.deepEqual(canceled.map((d) => `${d.type} ${d.outcome.status}`), [
+      "stripeNewer repaired",
+    ]);
+    assert.ok(canceled[0]!.fields?.includes("status"));
+    assert.equal(
+      (await planSubscriptions.read(store, planSubscriptionId)).state!.status,
+      "canceled",
+    );
+
+    const third = await reconcile(deps);
+    assert.deepEqual(third.drifts.filter((d) => d.kind === "subscription"), []);
+    assert.equal(exitCodeOf(third), 0);
+  } finally {
+    await simulator.close();
   }
 });
