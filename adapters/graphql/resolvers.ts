@@ -20,6 +20,7 @@ import type {
   PriceTierView,
 } from "../../application/ports/read_model.ts";
 import { type Authentication, unauthenticatedMessage } from "./auth.ts";
+import { children, referenced, together } from "./batches.ts";
 import { apiError, badInput } from "./errors.ts";
 import * as inputs from "./inputs.ts";
 import { planUpdates } from "./plan_updates.ts";
@@ -100,24 +101,15 @@ export const resolvers = (deps: ResolverDeps): Resolvers => {
     return { ...written.state, version: written.revision } as S & { version: number };
   };
 
-  const plans = (includeInactive: boolean): PlanWithTiers[] => {
-    const tiers = new Map<string, PriceTierView[]>();
-    for (const tier of view.list("priceTiers")) {
-      tiers.set(tier.planId, [...tiers.get(tier.planId) ?? [], tier]);
-    }
-    return view.list("plans")
-      .filter((plan) => includeInactive || plan.isActive)
-      .map((plan) => ({ ...plan, priceTiers: tiers.get(plan.id) ?? [] }));
-  };
-
   return {
     Query: {
-      plans: (_, args: { includeInactive?: boolean | null }) => plans(!!args.includeInactive),
+      plans: (_, args: { includeInactive?: boolean | null }, ctx: OperationContext) =>
+        together(ctx, view.list("plans").filter((plan) => args.includeInactive || plan.isActive)),
       plan: (_, { id }: { id: string }) => view.get("plans", id),
       priceTier: (_, { id }: { id: string }) => view.get("priceTiers", id),
       clients: (_, _args, ctx: OperationContext) => {
         authorize(ctx, "the query clients (client data)");
-        return view.list("clients");
+        return together(ctx, view.list("clients"));
       },
       client: (_, { id }: { id: string }, ctx: OperationContext) => {
         authorize(ctx, "the query client (client data)");
@@ -125,7 +117,7 @@ export const resolvers = (deps: ResolverDeps): Resolvers => {
       },
       planSubscriptions: (_, { clientId }: { clientId?: string | null }, ctx: OperationContext) => {
         authorize(ctx, "the query planSubscriptions (client data)");
-        return view.list("planSubscriptions", clientId ?? undefined);
+        return together(ctx, view.list("planSubscriptions", clientId ?? undefined));
       },
       paymentConfirmations: (_, _args, ctx: OperationContext) => {
         authorize(ctx, "the query paymentConfirmations (client data)");
@@ -190,19 +182,35 @@ export const resolvers = (deps: ResolverDeps): Resolvers => {
     },
     Plan: {
       isDeleted: (plan: Plan) => plan.deleted,
-      priceTiers: (plan: Plan) => plan.priceTiers ?? view.list("priceTiers", plan.id),
+      // Loaded for every plan of the page or list at once (batches.ts).
+      priceTiers: (plan: Plan, _args, ctx: OperationContext) =>
+        plan.priceTiers ??
+          children(ctx, plan, "priceTiers", (ids) =>
+            view.childrenOf("priceTiers", ids), (tier) =>
+            tier.planId),
     },
     PriceTier: {
       interval: (tier: PriceTierView) => tier.interval?.toUpperCase() ?? null,
     },
     Client: {
-      subscriptions: (client: ClientView) => view.list("planSubscriptions", client.id),
+      subscriptions: (client: ClientView, _args, ctx: OperationContext) =>
+        children(
+          ctx,
+          client,
+          "subscriptions",
+          (ids) => view.childrenOf("planSubscriptions", ids),
+          (subscription) => subscription.clientId,
+        ),
     },
     PlanSubscription: {
-      paymentConfirmation: (subscription: PlanSubscriptionView) =>
-        subscription.paymentConfirmationId === null
-          ? null
-          : view.get("paymentConfirmations", subscription.paymentConfirmationId),
+      paymentConfirmation: (subscription: PlanSubscriptionView, _args, ctx: OperationContext) =>
+        referenced(
+          ctx,
+          subscription,
+          "paymentConfirmation",
+          (doc) => doc.paymentConfirmationId,
+          (ids) => view.getMany("paymentConfirmations", ids),
+        ),
     },
   };
 };

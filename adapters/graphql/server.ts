@@ -13,6 +13,7 @@ import { noMetrics } from "../../application/ports/metrics.ts";
 import { readAtMost } from "../http/body.ts";
 import { bearerChecker, WRONG_TOKEN_MESSAGE } from "./auth.ts";
 import { apiError, publicError } from "./errors.ts";
+import { connectionResolvers } from "./connections.ts";
 import { graphiqlResponse, wantsGraphiql } from "./graphiql.ts";
 import { DEFAULT_QUERY_LIMITS, queryLimitRules, type QueryLimits } from "./limits.ts";
 import { type OperationContext, type ResolverDeps, resolvers } from "./resolvers.ts";
@@ -81,7 +82,9 @@ export const graphqlServer = (options: GraphQLServerOptions): GraphQLServer => {
   const log = options.logger.with({ component: "graphql" });
   const metrics = options.metrics ?? noMetrics;
   const requests = metrics.counter("graphql_requests_total", "GraphQL HTTP requests by status");
-  const schema = productSchema(resolvers(options));
+  const fields = resolvers(options);
+  const paging = connectionResolvers(options.projector.view);
+  const schema = productSchema({ ...fields, Query: { ...fields.Query, ...paging.Query } });
   const limitRules = queryLimitRules(limits);
   const authenticate = bearerChecker(options.token);
   const contexts = new WeakMap<Request, OperationContext>();

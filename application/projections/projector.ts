@@ -11,14 +11,14 @@ import type { EventStore, RecordedEvent } from "../ports/event_store.ts";
 import { type Logger, silentLogger } from "../ports/logger.ts";
 import { type Metrics, noMetrics } from "../ports/metrics.ts";
 import { type PlanWithTiers, planWithTiers, project, touchedPlanIds } from "./fold.ts";
-import type { Checkpoint, ReadModelStore, ReadView } from "../ports/read_model.ts";
+import type { Checkpoint, QueryView, ReadModelStore } from "../ports/read_model.ts";
 import { overlay } from "./overlay.ts";
 
 export type ProjectorStatus = "starting" | "catching up" | "live" | "stopped" | "failed";
 
 export type Projector = {
   /** The committed documents: what queries read. */
-  readonly view: ReadView;
+  readonly view: QueryView;
   /** Global position of the last committed event. */
   position(): number;
   status(): ProjectorStatus;
