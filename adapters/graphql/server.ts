@@ -16,6 +16,7 @@ import { apiError, publicError } from "./errors.ts";
 import { connectionResolvers } from "./connections.ts";
 import { graphiqlResponse, wantsGraphiql } from "./graphiql.ts";
 import { DEFAULT_QUERY_LIMITS, queryLimitRules, type QueryLimits } from "./limits.ts";
+import { listSizes } from "./list_sizes.ts";
 import { type OperationContext, type ResolverDeps, resolvers } from "./resolvers.ts";
 import { productSchema } from "./schema.ts";
 import { type SocketExtra, webSocketSessions } from "./websocket.ts";
@@ -85,7 +86,8 @@ export const graphqlServer = (options: GraphQLServerOptions): GraphQLServer => {
   const fields = resolvers(options);
   const paging = connectionResolvers(options.projector.view);
   const schema = productSchema({ ...fields, Query: { ...fields.Query, ...paging.Query } });
-  const limitRules = queryLimitRules(limits);
+  const { view, position } = options.projector;
+  const limitRules = queryLimitRules(limits, listSizes(view, position));
   const authenticate = bearerChecker(options.token);
   const contexts = new WeakMap<Request, OperationContext>();
 
