@@ -65,7 +65,12 @@ export const startProductApi = async (options: ProductApiOptions): Promise<Produ
     logger,
     metrics,
     token: config.productApiToken,
-    limits: options.limits,
+    publicReads: config.productApiPublicReads,
+    limits: {
+      maxSockets: config.productApiMaxSockets,
+      maxOperationsPerSocket: config.productApiMaxSubscriptionsPerSocket,
+      ...options.limits,
+    },
   });
   const ops = opsHandler({
     checks: [

@@ -27,6 +27,8 @@ export type HarnessOptions = {
   /** Default: a memory read model. */
   readModel?: ReadModelStore;
   limits?: Partial<Limits>;
+  /** PRODUCT_API_PUBLIC_READS (default false: every operation needs the token). */
+  publicReads?: boolean;
 };
 
 export const harness = (options: HarnessOptions = {}) => {
@@ -46,6 +48,7 @@ export const harness = (options: HarnessOptions = {}) => {
     newId: randomId,
     logger,
     token: TOKEN,
+    publicReads: options.publicReads,
     limits: options.limits,
   });
 

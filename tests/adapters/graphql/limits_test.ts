@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { getIntrospectionQuery } from "graphql";
 import { writer } from "../../application/projections/events.ts";
-import { type Api, withApi } from "./harness.ts";
+import { type Api, TOKEN, withApi } from "./harness.ts";
 
 Deno.test(
   "the full introspection query that GraphiQL and client tools send is within the limits",
@@ -114,7 +114,7 @@ Deno.test(
   withApi(async (api) => {
     const reply = await api.request({
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
       body: JSON.stringify({ query: `{ plans { id } }`, padding: "x".repeat(2048) }),
     });
     assert.equal(reply.status, 413);
@@ -129,7 +129,7 @@ Deno.test(
     });
     const streamed = await api.request({
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
       body: chunks,
     });
     assert.equal(streamed.status, 413);
