@@ -16,7 +16,12 @@ import { readAtMost } from "../http/body.ts";
 import { bearerChecker, MISSING_TOKEN_MESSAGE, WRONG_TOKEN_MESSAGE } from "./auth.ts";
 import { apiError, publicError } from "./errors.ts";
 import { connectionResolvers } from "./connections.ts";
-import { graphiqlResponse, wantsGraphiql } from "./graphiql.ts";
+import {
+  GRAPHIQL_ASSETS_PATH,
+  graphiqlAsset,
+  graphiqlResponse,
+  wantsGraphiql,
+} from "./graphiql.ts";
 import { DEFAULT_QUERY_LIMITS, queryLimitRules, type QueryLimits } from "./limits.ts";
 import { listSizes } from "./list_sizes.ts";
 import { type OperationContext, type ResolverDeps, resolvers } from "./resolvers.ts";
@@ -58,7 +63,7 @@ export type GraphQLServerOptions = ResolverDeps & {
 };
 
 export type GraphQLServer = {
-  /** Answers requests for /graphql (HTTP, WebSocket upgrade, GraphiQL); null for other paths. */
+  /** Answers requests for /graphql (HTTP, WebSocket upgrade, GraphiQL and its files); null for other paths. */
   handle(request: Request): Promise<Response | null>;
   /** Closes the open WebSockets. */
   close(): void;
@@ -188,6 +193,9 @@ export const graphqlServer = (options: GraphQLServerOptions): GraphQLServer => {
 
   const handle = async (request: Request): Promise<Response | null> => {
     const url = new URL(request.url);
+    if (url.pathname.startsWith(GRAPHIQL_ASSETS_PATH) && request.method === "GET") {
+      return await graphiqlAsset(url.pathname.slice(GRAPHIQL_ASSETS_PATH.length));
+    }
     if (url.pathname !== GRAPHQL_PATH) return null;
     if (request.headers.get("upgrade")?.toLowerCase() === "websocket") {
       return sessions.accept(request);

@@ -30,7 +30,7 @@ Deno.test("graphql-http's audit suite passes every MUST audit", async () => {
 });
 
 Deno.test(
-  "a browser asking for /graphql gets GraphiQL pointed at this endpoint",
+  "a browser asking for /graphql gets GraphiQL, every file of it from this server, no token needed",
   withApi(async (api) => {
     const page = await api.request({
       method: "GET",
@@ -38,8 +38,40 @@ Deno.test(
     });
     assert.equal(page.status, 200);
     assert.equal(page.headers.get("content-type"), "text/html; charset=utf-8");
-    assert.match(page.body, /graphiql@3\.8\.3\/graphiql\.min\.js/);
-    assert.match(page.body, /GraphiQL\.createFetcher\(\{\s*url,/);
+    assert.match(
+      page.headers.get("content-security-policy")!,
+      /^default-src 'self'; script-src 'self';/,
+    );
+    const files = [...page.body.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!)
+      .filter((link) => link !== "data:,");
+    assert.deepEqual(files.sort(), [
+      "/graphql/assets/graphiql@3.8.3.css",
+      "/graphql/assets/graphiql@3.8.3.js",
+      "/graphql/assets/react-dom@18.3.1.js",
+      "/graphql/assets/react@18.3.1.js",
+      "/graphql/assets/start@3.8.3.js",
+    ]);
+    for (const file of files) {
+      const reply = await api.server.handle(new Request(`http://localhost${file}`));
+      assert.equal(reply?.status, 200, file);
+      assert.match(
+        reply.headers.get("content-type")!,
+        file.endsWith(".css") ? /^text\/css/ : /^text\/javascript/,
+      );
+      assert.match(reply.headers.get("cache-control")!, /immutable/);
+      const text = await reply.text();
+      assert.ok(text.length > 100, file);
+      assert.doesNotMatch(text, /https?:\/\/(unpkg|cdn|esm\.sh)/, file);
+    }
+    const start = await (await api.server.handle(
+      new Request("http://localhost/graphql/assets/start@3.8.3.js"),
+    ))!.text();
+    assert.match(start, /GraphiQL\.createFetcher\(\{ url, subscriptionUrl:/);
+    assert.equal(
+      await api.server.handle(new Request("http://localhost/graphql/assets/nope.js")),
+      null,
+    );
+
     // A GraphQL client sending a GET query gets JSON even if it also accepts HTML.
     const query = await api.request({
       url: `http://localhost/graphql?query=${encodeURIComponent("{ __typename }")}`,
