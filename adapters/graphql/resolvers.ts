@@ -59,6 +59,13 @@ export const resolvers = (deps: ResolverDeps): Resolvers => {
   const { projector, store, logger } = deps;
   const view = projector.view;
   const timeoutMs = deps.readYourWritesTimeoutMs ?? 5000;
+  /**
+   * The children of a group of documents in one read: by index for a page, and for a whole
+   * list (more than 500) by reading the collection, which is cheaper than as many lookups.
+   */
+  const childrenOf =
+    <C extends "priceTiers" | "planSubscriptions">(collection: C) => (parentIds: string[]) =>
+      parentIds.length > 500 ? view.list(collection) : view.childrenOf(collection, parentIds);
 
   /** Refuses `what` unless the caller holds the token. */
   const authorize = (ctx: OperationContext, what: string) => {
@@ -185,9 +192,7 @@ export const resolvers = (deps: ResolverDeps): Resolvers => {
       // Loaded for every plan of the page or list at once (batches.ts).
       priceTiers: (plan: Plan, _args, ctx: OperationContext) =>
         plan.priceTiers ??
-          children(ctx, plan, "priceTiers", (ids) =>
-            view.childrenOf("priceTiers", ids), (tier) =>
-            tier.planId),
+          children(ctx, plan, "priceTiers", childrenOf("priceTiers"), (tier) => tier.planId),
     },
     PriceTier: {
       interval: (tier: PriceTierView) => tier.interval?.toUpperCase() ?? null,
@@ -198,7 +203,7 @@ export const resolvers = (deps: ResolverDeps): Resolvers => {
           ctx,
           client,
           "subscriptions",
-          (ids) => view.childrenOf("planSubscriptions", ids),
+          childrenOf("planSubscriptions"),
           (subscription) => subscription.clientId,
         ),
     },

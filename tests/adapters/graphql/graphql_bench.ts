@@ -103,12 +103,10 @@ const PLANS = JSON.stringify({
   query: `{ plans { id name description isActive syncStatus version createdAt
     priceTiers { id name unitAmount currency interval intervalCount isActive } } }`,
 });
-const post = (body: string, token?: string) => ({
+// Every operation needs the token (queries too, unless PRODUCT_API_PUBLIC_READS).
+const post = (body: string, token = TOKEN) => ({
   method: "POST",
-  headers: {
-    "content-type": "application/json",
-    ...(token ? { authorization: `Bearer ${token}` } : {}),
-  },
+  headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
   body,
 });
 
