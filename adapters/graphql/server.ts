@@ -13,7 +13,12 @@ import { makeServer } from "graphql-ws";
 import type { Metrics } from "../../application/ports/metrics.ts";
 import { noMetrics } from "../../application/ports/metrics.ts";
 import { readAtMost } from "../http/body.ts";
-import { bearerChecker, MISSING_TOKEN_MESSAGE, WRONG_TOKEN_MESSAGE } from "./auth.ts";
+import {
+  type Authentication,
+  bearerChecker,
+  MISSING_TOKEN_MESSAGE,
+  WRONG_TOKEN_MESSAGE,
+} from "./auth.ts";
 import { apiError, publicError } from "./errors.ts";
 import { connectionResolvers } from "./connections.ts";
 import {
@@ -40,7 +45,7 @@ export type Limits = QueryLimits & {
   maxSockets: number;
   /** Unsent bytes a WebSocket may hold before its next message waits (default 256 KiB). */
   maxBufferedBytes: number;
-  /** How long a message may wait for a client that does not read before it is closed (default 30 s). */
+  /** How long a message may wait for a client that does not read, before it is closed (30 s). */
   slowClientMs: number;
 };
 
@@ -63,7 +68,7 @@ export type GraphQLServerOptions = ResolverDeps & {
 };
 
 export type GraphQLServer = {
-  /** Answers requests for /graphql (HTTP, WebSocket upgrade, GraphiQL and its files); null for other paths. */
+  /** Answers /graphql (HTTP, WebSocket, GraphiQL and its files); null for other paths. */
   handle(request: Request): Promise<Response | null>;
   /** Closes the open WebSockets. */
   close(): void;
@@ -112,16 +117,16 @@ export const graphqlServer = (options: GraphQLServerOptions): GraphQLServer => {
   );
   const publicReads = options.publicReads ?? false;
   /** Refuses an operation without a token unless reads are public (mutations check later). */
-  const refused = (authentication: string) =>
+  const refused = (authentication: Authentication) =>
     authentication === "wrong"
       ? WRONG_TOKEN_MESSAGE
       : authentication === "missing" && !publicReads
       ? MISSING_TOKEN_MESSAGE
       : null;
-  const fields = resolvers(options);
-  const paging = connectionResolvers(options.projector.view);
-  const schema = productSchema({ ...fields, Query: { ...fields.Query, ...paging.Query } });
   const { view, position } = options.projector;
+  const fields = resolvers(options);
+  const paging = connectionResolvers(view);
+  const schema = productSchema({ ...fields, Query: { ...fields.Query, ...paging.Query } });
   const limitRules = queryLimitRules(limits, listSizes(view, position));
   const authenticate = bearerChecker(options.token);
   const contexts = new WeakMap<Request, OperationContext>();
