@@ -117,7 +117,8 @@ Deno.bench({
   warmup: 3,
   fn: timed("plans in process", async () => {
     const response = await server.handle(new Request(url, post(PLANS)));
-    await response!.text();
+    if (response?.status !== 200) throw new Error(`plans answered ${response?.status}`);
+    await response.text();
   }),
 });
 
@@ -128,6 +129,7 @@ Deno.bench({
   warmup: 3,
   fn: timed("plans over HTTP", async () => {
     const response = await fetch(url, post(PLANS));
+    if (response.status !== 200) throw new Error(`plans answered ${response.status}`);
     await response.text();
   }),
 });
