@@ -20,6 +20,12 @@ export type Config = {
   dataDir: string;
   productApiPort: number;
   webhooksPort: number;
+  /** PRODUCT_API_PUBLIC_READS: queries and subscriptions of the catalog need no token. */
+  productApiPublicReads: boolean;
+  /** Most WebSockets one product API process holds at once. */
+  productApiMaxSockets: number;
+  /** Most operations (subscriptions) at once on one WebSocket. */
+  productApiMaxSubscriptionsPerSocket: number;
   /** Where the Kafka consumer app answers /healthz, /readyz and /metrics. */
   consumerPort: number;
   /** Where the embedded Stripe simulator sends its webhooks: the webhooks app. */
@@ -35,6 +41,10 @@ export type LogLevel = "debug" | "info" | "warn" | "error";
 
 const port = (name: string, fallback: number) =>
   z.coerce.number({ error: `${name} must be a port number` }).int().min(0).max(65535)
+    .default(fallback);
+
+const count = (name: string, fallback: number) =>
+  z.coerce.number({ error: `${name} must be a whole number of 1 or more` }).int().min(1)
     .default(fallback);
 
 const Env = z.object({
@@ -66,6 +76,11 @@ const Env = z.object({
   PRODUCT_API_PORT: port("PRODUCT_API_PORT", 4000),
   WEBHOOKS_PORT: port("WEBHOOKS_PORT", 7071),
   KAFKA_CONSUMER_PORT: port("KAFKA_CONSUMER_PORT", 7072),
+  PRODUCT_API_PUBLIC_READS: z.enum(["true", "false"], {
+    error: "PRODUCT_API_PUBLIC_READS must be true or false",
+  }).default("false"),
+  PRODUCT_API_MAX_SOCKETS: count("PRODUCT_API_MAX_SOCKETS", 1000),
+  PRODUCT_API_MAX_SUBSCRIPTIONS_PER_SOCKET: count("PRODUCT_API_MAX_SUBSCRIPTIONS_PER_SOCKET", 100),
   WEBHOOKS_URL: z.url({ protocol: /^https?$/, error: "WEBHOOKS_URL must be an http(s) URL" })
     .optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"], {
@@ -134,6 +149,9 @@ export const loadConfig = (
     dataDir: e.DATA_DIR,
     productApiPort: e.PRODUCT_API_PORT,
     webhooksPort: e.WEBHOOKS_PORT,
+    productApiPublicReads: e.PRODUCT_API_PUBLIC_READS === "true",
+    productApiMaxSockets: e.PRODUCT_API_MAX_SOCKETS,
+    productApiMaxSubscriptionsPerSocket: e.PRODUCT_API_MAX_SUBSCRIPTIONS_PER_SOCKET,
     consumerPort: e.KAFKA_CONSUMER_PORT,
     webhooksUrl: (e.WEBHOOKS_URL ?? `http://127.0.0.1:${e.WEBHOOKS_PORT}`).replace(/\/+$/, ""),
     logLevel: e.LOG_LEVEL,

@@ -21,6 +21,10 @@ export const bearerChecker = (token: string) => {
 
 export const WRONG_TOKEN_MESSAGE = "the bearer token is not valid";
 
+/** Why an operation without a token was refused (PRODUCT_API_PUBLIC_READS not set). */
+export const MISSING_TOKEN_MESSAGE =
+  'every operation needs an Authorization header: Bearer <PRODUCT_API_TOKEN> (over WebSocket: the connection_init payload { Authorization: "Bearer …" })';
+
 /** Why `what` (a mutation, or a private query such as clients) was refused. */
 export const unauthenticatedMessage = (
   what: string,

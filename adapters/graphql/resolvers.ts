@@ -21,6 +21,7 @@ import type {
   PriceTierView,
 } from "../../application/ports/read_model.ts";
 import { type Authentication, unauthenticatedMessage } from "./auth.ts";
+import { children, referenced, together } from "./batches.ts";
 import { apiError, badInput } from "./errors.ts";
 import * as inputs from "./inputs.ts";
 import { planUpdates } from "./plan_updates.ts";
@@ -62,6 +63,13 @@ export const resolvers = (deps: ResolverDeps): Resolvers => {
   const { projector, store, logger } = deps;
   const view = projector.view;
   const timeoutMs = deps.readYourWritesTimeoutMs ?? 5000;
+  /**
+   * The children of a group of documents in one read: by index for a page, and for a whole
+   * list (more than 500) by reading the collection, which is cheaper than as many lookups.
+   */
+  const childrenOf =
+    <C extends "priceTiers" | "planSubscriptions">(collection: C) => (parentIds: string[]) =>
+      parentIds.length > 500 ? view.list(collection) : view.childrenOf(collection, parentIds);
 
   /** Refuses `what` unless the caller holds the token. */
   const authorize = (ctx: OperationContext, what: string) => {
@@ -104,24 +112,15 @@ export const resolvers = (deps: ResolverDeps): Resolvers => {
     return { ...written.state, version: written.revision } as S & { version: number };
   };
 
-  const plans = (includeInactive: boolean): PlanWithTiers[] => {
-    const tiers = new Map<string, PriceTierView[]>();
-    for (const tier of view.list("priceTiers")) {
-      tiers.set(tier.planId, [...tiers.get(tier.planId) ?? [], tier]);
-    }
-    return view.list("plans")
-      .filter((plan) => includeInactive || plan.isActive)
-      .map((plan) => ({ ...plan, priceTiers: tiers.get(plan.id) ?? [] }));
-  };
-
   const general: Resolvers = {
     Query: {
-      plans: (_, args: { includeInactive?: boolean | null }) => plans(!!args.includeInactive),
+      plans: (_, args: { includeInactive?: boolean | null }, ctx: OperationContext) =>
+        together(ctx, view.list("plans").filter((plan) => args.includeInactive || plan.isActive)),
       plan: (_, { id }: { id: string }) => view.get("plans", id),
       priceTier: (_, { id }: { id: string }) => view.get("priceTiers", id),
       clients: (_, _args, ctx: OperationContext) => {
         authorize(ctx, "the query clients (client data)");
-        return view.list("clients");
+        return together(ctx, view.list("clients"));
       },
       client: (_, { id }: { id: string }, ctx: OperationContext) => {
         authorize(ctx, "the query client (client data)");
@@ -129,7 +128,7 @@ export const resolvers = (deps: ResolverDeps): Resolvers => {
       },
       planSubscriptions: (_, { clientId }: { clientId?: string | null }, ctx: OperationContext) => {
         authorize(ctx, "the query planSubscriptions (client data)");
-        return view.list("planSubscriptions", clientId ?? undefined);
+        return together(ctx, view.list("planSubscriptions", clientId ?? undefined));
       },
       paymentConfirmations: (_, _args, ctx: OperationContext) => {
         authorize(ctx, "the query paymentConfirmations (client data)");
@@ -194,19 +193,33 @@ export const resolvers = (deps: ResolverDeps): Resolvers => {
     },
     Plan: {
       isDeleted: (plan: Plan) => plan.deleted,
-      priceTiers: (plan: Plan) => plan.priceTiers ?? view.list("priceTiers", plan.id),
+      // Loaded for every plan of the page or list at once (batches.ts).
+      priceTiers: (plan: Plan, _args, ctx: OperationContext) =>
+        plan.priceTiers ??
+          children(ctx, plan, "priceTiers", childrenOf("priceTiers"), (tier) => tier.planId),
     },
     PriceTier: {
       interval: (tier: PriceTierView) => tier.interval?.toUpperCase() ?? null,
     },
     Client: {
-      subscriptions: (client: ClientView) => view.list("planSubscriptions", client.id),
+      subscriptions: (client: ClientView, _args, ctx: OperationContext) =>
+        children(
+          ctx,
+          client,
+          "subscriptions",
+          childrenOf("planSubscriptions"),
+          (subscription) => subscription.clientId,
+        ),
     },
     PlanSubscription: {
-      paymentConfirmation: (subscription: PlanSubscriptionView) =>
-        subscription.paymentConfirmationId === null
-          ? null
-          : view.get("paymentConfirmations", subscription.paymentConfirmationId),
+      paymentConfirmation: (subscription: PlanSubscriptionView, _args, ctx: OperationContext) =>
+        referenced(
+          ctx,
+          subscription,
+          "paymentConfirmation",
+          (doc) => doc.paymentConfirmationId,
+          (ids) => view.getMany("paymentConfirmations", ids),
+        ),
     },
   };
   return mergeResolvers(general, billingResolvers(deps, { authorize, writer, afterWrite }));

@@ -1,7 +1,8 @@
 /**
  * The product API's GraphQL schema: the public contract its clients are built against, plus
  * what the project adds to it (Plan.isDeleted). The contract's types and fields are kept as
- * they are: removing or changing one breaks those clients.
+ * they are: removing or changing one breaks those clients. The cursor connections' part is
+ * in connections.ts.
  * @module
  */
 import {
@@ -11,6 +12,7 @@ import {
   type GraphQLSchema,
 } from "graphql";
 import { BILLING_SDL } from "./billing_schema.ts";
+import { CONNECTIONS_SDL } from "./connections.ts";
 
 export const SDL = /* GraphQL */ `
 "An ISO 8601 date and time in UTC, e.g. 2024-05-01T12:00:00.000Z."
@@ -192,7 +194,7 @@ export type Resolvers = Record<string, FieldResolvers>;
 
 /** The schema with `resolvers` attached; a resolver for a field the schema lacks is a bug. */
 export const productSchema = (resolvers: Resolvers): GraphQLSchema => {
-  const schema = buildSchema(SDL + BILLING_SDL);
+  const schema = buildSchema(SDL + BILLING_SDL + CONNECTIONS_SDL);
   for (const [typeName, fields] of Object.entries(resolvers)) {
     const type = schema.getType(typeName);
     if (!(type instanceof GraphQLObjectType)) throw new Error(`no object type ${typeName}`);

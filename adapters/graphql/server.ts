@@ -1,8 +1,10 @@
 /**
  * The product API's /graphql endpoint: GraphQL over HTTP (graphql-http), GraphQL over
  * WebSocket (graphql-ws), and GraphiQL for a browser. One schema, one set of limits and
- * one error policy for both transports. A wrong token refuses the whole operation, be it
- * a query; no token leaves the public catalog open and the resolvers refuse the rest.
+ * one error policy for both transports. Every operation needs the token: a wrong one, or
+ * none, refuses the whole operation. With `publicReads` (PRODUCT_API_PUBLIC_READS) queries
+ * and subscriptions may go without one; the resolvers still refuse mutations and client
+ * data. The GraphiQL page and its files load without a token.
  * @module
  */
 import { GraphQLError, parse, specifiedRules, validate } from "graphql";
@@ -11,10 +13,22 @@ import { makeServer } from "graphql-ws";
 import type { Metrics } from "../../application/ports/metrics.ts";
 import { noMetrics } from "../../application/ports/metrics.ts";
 import { readAtMost } from "../http/body.ts";
-import { bearerChecker, WRONG_TOKEN_MESSAGE } from "./auth.ts";
+import {
+  type Authentication,
+  bearerChecker,
+  MISSING_TOKEN_MESSAGE,
+  WRONG_TOKEN_MESSAGE,
+} from "./auth.ts";
 import { apiError, publicError } from "./errors.ts";
-import { graphiqlResponse, wantsGraphiql } from "./graphiql.ts";
+import { connectionResolvers } from "./connections.ts";
+import {
+  GRAPHIQL_ASSETS_PATH,
+  graphiqlAsset,
+  graphiqlResponse,
+  wantsGraphiql,
+} from "./graphiql.ts";
 import { DEFAULT_QUERY_LIMITS, queryLimitRules, type QueryLimits } from "./limits.ts";
+import { listSizes } from "./list_sizes.ts";
 import { type OperationContext, type ResolverDeps, resolvers } from "./resolvers.ts";
 import { productSchema } from "./schema.ts";
 import { type SocketExtra, webSocketSessions } from "./websocket.ts";
@@ -22,28 +36,44 @@ import { type SocketExtra, webSocketSessions } from "./websocket.ts";
 export type Limits = QueryLimits & {
   /** Largest HTTP request body, and longest WebSocket message (default 100 KiB). */
   maxBodyBytes: number;
-  /** Most operations running at once on one WebSocket (default 100). */
+  /**
+   * Most operations (subscriptions, and queries in flight) at once on one WebSocket
+   * (PRODUCT_API_MAX_SUBSCRIPTIONS_PER_SOCKET, default 100).
+   */
   maxOperationsPerSocket: number;
+  /** Most WebSockets open at once in this process (PRODUCT_API_MAX_SOCKETS, default 1,000). */
+  maxSockets: number;
+  /** Unsent bytes a WebSocket may hold before its next message waits (default 256 KiB). */
+  maxBufferedBytes: number;
+  /** How long a message may wait for a client that does not read, before it is closed (30 s). */
+  slowClientMs: number;
 };
 
 export const DEFAULT_LIMITS: Limits = {
   ...DEFAULT_QUERY_LIMITS,
   maxBodyBytes: 100 * 1024,
   maxOperationsPerSocket: 100,
+  maxSockets: 1000,
+  maxBufferedBytes: 256 * 1024,
+  slowClientMs: 30_000,
 };
 
 export type GraphQLServerOptions = ResolverDeps & {
-  /** PRODUCT_API_TOKEN: mutations and private queries need `Authorization: Bearer <token>`. */
+  /** PRODUCT_API_TOKEN: every operation needs `Authorization: Bearer <token>`. */
   token: string;
+  /** PRODUCT_API_PUBLIC_READS: queries and subscriptions of the catalog need no token. */
+  publicReads?: boolean;
   limits?: Partial<Limits>;
   metrics?: Metrics;
 };
 
 export type GraphQLServer = {
-  /** Answers requests for /graphql (HTTP, WebSocket upgrade, GraphiQL); null for other paths. */
+  /** Answers /graphql (HTTP, WebSocket, GraphiQL and its files); null for other paths. */
   handle(request: Request): Promise<Response | null>;
   /** Closes the open WebSockets. */
   close(): void;
+  /** The WebSockets held, and the bytes they have not sent yet. */
+  sockets(): { open: number; bufferedBytes: number };
 };
 
 export const GRAPHQL_PATH = "/graphql";
@@ -81,8 +111,23 @@ export const graphqlServer = (options: GraphQLServerOptions): GraphQLServer => {
   const log = options.logger.with({ component: "graphql" });
   const metrics = options.metrics ?? noMetrics;
   const requests = metrics.counter("graphql_requests_total", "GraphQL HTTP requests by status");
-  const schema = productSchema(resolvers(options));
-  const limitRules = queryLimitRules(limits);
+  const slowClosed = metrics.counter(
+    "graphql_ws_slow_clients_total",
+    "WebSockets closed (4413) for not reading what they were sent",
+  );
+  const publicReads = options.publicReads ?? false;
+  /** Refuses an operation without a token unless reads are public (mutations check later). */
+  const refused = (authentication: Authentication) =>
+    authentication === "wrong"
+      ? WRONG_TOKEN_MESSAGE
+      : authentication === "missing" && !publicReads
+      ? MISSING_TOKEN_MESSAGE
+      : null;
+  const { view, position } = options.projector;
+  const fields = resolvers(options);
+  const paging = connectionResolvers(view);
+  const schema = productSchema({ ...fields, Query: { ...fields.Query, ...paging.Query } });
+  const limitRules = queryLimitRules(limits, listSizes(view, position));
   const authenticate = bearerChecker(options.token);
   const contexts = new WeakMap<Request, OperationContext>();
 
@@ -100,12 +145,17 @@ export const graphqlServer = (options: GraphQLServerOptions): GraphQLServer => {
   const ws = makeServer<Record<string, unknown>, SocketExtra>({
     onSubscribe: (ctx, _id, payload) => {
       if (Object.keys(ctx.subscriptions).length > limits.maxOperationsPerSocket) {
-        return [apiError("BAD_USER_INPUT", "too many operations at once on this connection")];
+        return [apiError(
+          "BAD_USER_INPUT",
+          `too many operations at once on this connection (at most ${limits.maxOperationsPerSocket})`,
+          "TooManyOperations",
+        )];
       }
       const param = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
       const authorization = ctx.extra.authorization ?? (typeof param === "string" ? param : null);
       const authentication = authenticate(authorization);
-      if (authentication === "wrong") return [apiError("UNAUTHENTICATED", WRONG_TOKEN_MESSAGE)];
+      const refusal = refused(authentication);
+      if (refusal) return [apiError("UNAUTHENTICATED", refusal)];
       let document;
       try {
         document = parse(payload.query);
@@ -136,11 +186,21 @@ export const graphqlServer = (options: GraphQLServerOptions): GraphQLServer => {
   });
   const sessions = webSocketSessions(ws, {
     maxMessageLength: limits.maxBodyBytes,
+    maxSockets: limits.maxSockets,
+    maxBufferedBytes: limits.maxBufferedBytes,
+    slowClientMs: limits.slowClientMs,
     onError: (error) => log.error("WebSocket session failed", { error }),
+    onTooSlow: (bufferedBytes) => {
+      slowClosed.inc();
+      log.warn("closed a WebSocket whose client does not read (4413)", { bufferedBytes });
+    },
   });
 
   const handle = async (request: Request): Promise<Response | null> => {
     const url = new URL(request.url);
+    if (url.pathname.startsWith(GRAPHIQL_ASSETS_PATH) && request.method === "GET") {
+      return await graphiqlAsset(url.pathname.slice(GRAPHIQL_ASSETS_PATH.length));
+    }
     if (url.pathname !== GRAPHQL_PATH) return null;
     if (request.headers.get("upgrade")?.toLowerCase() === "websocket") {
       return sessions.accept(request);
@@ -148,10 +208,11 @@ export const graphqlServer = (options: GraphQLServerOptions): GraphQLServer => {
     if (wantsGraphiql(request, url)) return graphiqlResponse();
     const requestId = requestIdOf(request);
     const authentication = authenticate(request.headers.get("authorization"));
-    if (authentication === "wrong") {
+    const refusal = refused(authentication);
+    if (refusal) {
       requests.inc({ status: "401" });
-      return jsonError(401, WRONG_TOKEN_MESSAGE, "UNAUTHENTICATED", requestId, {
-        "www-authenticate": 'Bearer error="invalid_token"',
+      return jsonError(401, refusal, "UNAUTHENTICATED", requestId, {
+        "www-authenticate": authentication === "wrong" ? 'Bearer error="invalid_token"' : "Bearer",
       });
     }
     const body = await bodyOf(request, limits.maxBodyBytes);
@@ -182,5 +243,5 @@ export const graphqlServer = (options: GraphQLServerOptions): GraphQLServer => {
     return response;
   };
 
-  return { handle, close: sessions.closeAll };
+  return { handle, close: sessions.closeAll, sockets: sessions.stats };
 };

@@ -13,17 +13,21 @@ import {
   type Checkpoint,
   type Collection,
   COLLECTIONS,
+  type Filter,
+  FILTER_FIELDS,
   NO_CHECKPOINT,
+  type PageRequest,
   PARENT_FIELD,
   parentOf,
   type ReadModelStore,
   type Views,
 } from "../../application/ports/read_model.ts";
+import { filterColumn, pageQueries } from "./sqlite_pages.ts";
 
 /** "NdgR": marks a SQLite file as a Nudges read model (PRAGMA application_id). */
 export const APPLICATION_ID = 0x4e646752;
 /** Bump when documents change shape: an older file is then rebuilt, not misread. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export class ReadModelFileError extends Error {
   override name = "ReadModelFileError";
@@ -32,15 +36,27 @@ export class ReadModelFileError extends Error {
   }
 }
 
-const table = (collection: Collection) => `"rm_${collection}"`;
+export const table = (collection: Collection) => `"rm_${collection}"`;
 
 const schema = () =>
   [
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;",
-    // rowid order is first-stored order (an upsert keeps the rowid): lists come out in event order.
+    // seq is first-stored order, the documents' rank (an upsert keeps it): lists and pages
+    // come out in event order. Each index ends in seq (SQLite adds the rowid), so a filtered
+    // page is one index range.
     ...COLLECTIONS.map((c) =>
-      `CREATE TABLE ${table(c)} (id TEXT PRIMARY KEY, parent TEXT, doc TEXT NOT NULL);` +
-      (PARENT_FIELD[c] ? `CREATE INDEX "rm_${c}_parent" ON ${table(c)} (parent);` : "")
+      `CREATE TABLE ${table(c)} ` +
+      "(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, parent TEXT, doc TEXT NOT NULL);" +
+      (PARENT_FIELD[c] ? `CREATE INDEX "rm_${c}_parent" ON ${table(c)} (parent);` : "") +
+      FILTER_FIELDS[c].filter((field) => field !== PARENT_FIELD[c]).map((field) =>
+        `CREATE INDEX "rm_${c}_${field}" ON ${table(c)} (${filterColumn(c, field)});` +
+        // One parent's documents by this field too (a client's subscriptions by status).
+        (PARENT_FIELD[c]
+          ? `CREATE INDEX "rm_${c}_parent_${field}" ON ${table(c)} (parent, ${
+            filterColumn(c, field)
+          });`
+          : "")
+      ).join("")
     ),
     `PRAGMA application_id = ${APPLICATION_ID};`,
     `PRAGMA user_version = ${SCHEMA_VERSION};`,
@@ -110,9 +126,21 @@ export const sqliteReadModel = (path: string): ReadModelStore => {
     Object.fromEntries(COLLECTIONS.map((c) => [c, make(c)])) as Record<Collection, T>;
   const statements = {
     get: each((c) => db.prepare(`SELECT doc FROM ${table(c)} WHERE id = ?`)),
-    all: each((c) => db.prepare(`SELECT doc FROM ${table(c)} ORDER BY rowid`)),
-    children: each((c) =>
-      db.prepare(`SELECT doc FROM ${table(c)} WHERE parent = ? ORDER BY rowid`)
+    all: each((c) => db.prepare(`SELECT doc FROM ${table(c)} ORDER BY seq`)),
+    children: each((c) => db.prepare(`SELECT doc FROM ${table(c)} WHERE parent = ? ORDER BY seq`)),
+    childrenOf: each((c) =>
+      db.prepare(
+        `SELECT doc FROM ${table(c)} WHERE parent IN (SELECT value FROM json_each(?)) ORDER BY seq`,
+      )
+    ),
+    getMany: each((c) =>
+      db.prepare(`SELECT doc FROM ${table(c)} WHERE id IN (SELECT value FROM json_each(?))`)
+    ),
+    largestFamily: each((c) =>
+      db.prepare(
+        `SELECT count(*) AS n FROM ${table(c)} WHERE parent IS NOT NULL ` +
+          "GROUP BY parent ORDER BY n DESC LIMIT 1",
+      )
     ),
     put: each((c) =>
       db.prepare(
@@ -128,6 +156,7 @@ export const sqliteReadModel = (path: string): ReadModelStore => {
     ),
   } satisfies Record<string, StatementSync | Record<Collection, StatementSync>>;
 
+  const pages = pageQueries(db, table);
   const meta = (key: string) =>
     (statements.readMeta.get(key) as { value: string | null } | undefined)?.value ?? null;
   const docs = <C extends Collection>(rows: unknown[]) =>
@@ -160,6 +189,16 @@ export const sqliteReadModel = (path: string): ReadModelStore => {
           ? statements.all[collection].all()
           : statements.children[collection].all(parentId),
       ),
+    page: <C extends Collection>(collection: C, request: PageRequest<C>) =>
+      pages.page<C>(collection, request),
+    count: <C extends Collection>(collection: C, where?: Filter<C>) =>
+      pages.count(collection, where),
+    childrenOf: <C extends Collection>(collection: C, parentIds: readonly string[]) =>
+      docs<C>(statements.childrenOf[collection].all(JSON.stringify(parentIds))),
+    getMany: <C extends Collection>(collection: C, ids: readonly string[]) =>
+      docs<C>(statements.getMany[collection].all(JSON.stringify(ids))),
+    largestFamily: (collection: Collection) =>
+      Number((statements.largestFamily[collection].get() as { n: number } | undefined)?.n ?? 0),
     checkpoint: readCheckpoint,
     commit(changes: readonly Change[], checkpoint: Checkpoint) {
       // Serialised before the transaction: a document JSON cannot hold fails here, not midway.

@@ -47,6 +47,35 @@ export const parentOf = <C extends Collection>(collection: C, doc: Views[C]): st
   return field === undefined ? null : (doc[field] as string | null) ?? null;
 };
 
+/**
+ * The fields a page can be filtered on (equality), which the stores keep indexed: a plan's
+ * isActive, a subscription's client and status. A parent field (PARENT_FIELD) is one too.
+ */
+export const FILTER_FIELDS = {
+  plans: ["isActive"],
+  priceTiers: [],
+  clients: [],
+  planSubscriptions: ["clientId", "status"],
+  paymentConfirmations: [],
+} as const satisfies { [C in Collection]: readonly (keyof Views[C] & string)[] };
+export type FilterField<C extends Collection> = (typeof FILTER_FIELDS)[C][number];
+/** Documents whose fields equal these values (null: the field is null). */
+export type Filter<C extends Collection> = { [F in FilterField<C>]?: string | boolean | null };
+
+/**
+ * A document with its rank: its place in first-stored order, from 1. Every store built
+ * from the same events gives a document the same rank, so a rank is a stable position.
+ */
+export type Ranked<T> = { rank: number; doc: T };
+export type PageRequest<C extends Collection> = {
+  /** The rank to start after (0: from the first). */
+  after: number;
+  /** Most documents to return (0 or more). */
+  first: number;
+  where?: Filter<C>;
+};
+export type Page<C extends Collection> = { items: Ranked<Views[C]>[]; hasNextPage: boolean };
+
 /** Insert or replace one document. Documents are never removed: deletion is a state. */
 export type Change = { [C in Collection]: { collection: C; doc: Views[C] } }[Collection];
 
@@ -57,6 +86,23 @@ export type ReadView = {
    * only those whose parent field (PARENT_FIELD) is that id.
    */
   list<C extends Collection>(collection: C, parentId?: string): Views[C][];
+};
+
+/**
+ * The reads GraphQL pages with: each is one read of the store (one SQL statement), whatever
+ * the number of documents, so a page with its nested lists costs a bounded number of reads.
+ */
+export type QueryView = ReadView & {
+  /** Up to `first` documents ranked after `after` that match `where`, in rank order. */
+  page<C extends Collection>(collection: C, request: PageRequest<C>): Page<C>;
+  /** How many documents match `where` (all when absent). */
+  count<C extends Collection>(collection: C, where?: Filter<C>): number;
+  /** The documents whose parent (PARENT_FIELD) is one of `parentIds`, in first-stored order. */
+  childrenOf<C extends Collection>(collection: C, parentIds: readonly string[]): Views[C][];
+  /** The documents of these ids that exist, in no particular order. */
+  getMany<C extends Collection>(collection: C, ids: readonly string[]): Views[C][];
+  /** The most documents one parent has (0 when none): how long a nested list can get. */
+  largestFamily<C extends Collection>(collection: C): number;
 };
 
 /**
@@ -72,7 +118,7 @@ export type Checkpoint = {
 };
 export const NO_CHECKPOINT: Checkpoint = { position: 0, eventId: null };
 
-export type ReadModelStore = ReadView & {
+export type ReadModelStore = QueryView & {
   /** Names this store's subscription to the event store; unique per store. */
   readonly subscriberId: string;
   checkpoint(): Checkpoint;

@@ -14,8 +14,8 @@ import { type PlanWithTiers, planWithTiers, project, touchedPlanIds } from "./fo
 import type {
   Checkpoint,
   PlanSubscriptionView,
+  QueryView,
   ReadModelStore,
-  ReadView,
 } from "../ports/read_model.ts";
 import { overlay } from "./overlay.ts";
 
@@ -23,7 +23,7 @@ export type ProjectorStatus = "starting" | "catching up" | "live" | "stopped" | 
 
 export type Projector = {
   /** The committed documents: what queries read. */
-  readonly view: ReadView;
+  readonly view: QueryView;
   /** Global position of the last committed event. */
   position(): number;
   status(): ProjectorStatus;

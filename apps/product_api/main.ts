@@ -73,8 +73,13 @@ export const startProductApi = async (options: ProductApiOptions): Promise<Produ
     logger,
     metrics,
     token: config.productApiToken,
-    limits: options.limits,
     gateway: stripe?.gateway,
+    publicReads: config.productApiPublicReads,
+    limits: {
+      maxSockets: config.productApiMaxSockets,
+      maxOperationsPerSocket: config.productApiMaxSubscriptionsPerSocket,
+      ...options.limits,
+    },
   });
   const ops = opsHandler({
     checks: [

@@ -77,3 +77,37 @@ Deno.test("secretsOf() lists the keys, the tokens and the EventStoreDB credentia
   }
   assert.ok(!secrets.some((secret) => secret.includes("kurrentdb")), "the host is no secret");
 });
+
+Deno.test("loadConfig() reads the product API's public reads and WebSocket caps", () => {
+  const defaults = loadConfig(SECRETS, { dev: false });
+  assert.deepEqual(
+    [
+      defaults.productApiPublicReads,
+      defaults.productApiMaxSockets,
+      defaults.productApiMaxSubscriptionsPerSocket,
+    ],
+    [false, 1000, 100],
+  );
+  const set = loadConfig({
+    ...SECRETS,
+    PRODUCT_API_PUBLIC_READS: "true",
+    PRODUCT_API_MAX_SOCKETS: "20",
+    PRODUCT_API_MAX_SUBSCRIPTIONS_PER_SOCKET: "5",
+  }, { dev: false });
+  assert.deepEqual(
+    [set.productApiPublicReads, set.productApiMaxSockets, set.productApiMaxSubscriptionsPerSocket],
+    [true, 20, 5],
+  );
+  for (
+    const [name, value] of [
+      ["PRODUCT_API_PUBLIC_READS", "yes"],
+      ["PRODUCT_API_MAX_SOCKETS", "0"],
+      ["PRODUCT_API_MAX_SUBSCRIPTIONS_PER_SOCKET", "many"],
+    ]
+  ) {
+    assert.throws(
+      () => loadConfig({ ...SECRETS, [name!]: value }, { dev: false }),
+      (error: Error) => error instanceof ConfigError && error.message.startsWith(`${name}: `),
+    );
+  }
+});

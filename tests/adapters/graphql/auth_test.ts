@@ -56,17 +56,46 @@ Deno.test(
 );
 
 Deno.test(
-  "without a token the catalog and introspection answer, client data and stored events do not",
+  "without a token every operation is refused over HTTP, queries and introspection included",
+  withApi(async (api) => {
+    const { plan } = await withClient(api);
+    const before = (await api.store.readAll()).length;
+    for (
+      const query of [
+        `{ plans { name } }`,
+        `{ plan(id: "${plan.id}") { name } }`,
+        `{ plansConnection { totalCount } }`,
+        `{ __schema { queryType { name } } }`,
+        `mutation { createPlan(input: { name: "Silver" }) { id } }`,
+      ]
+    ) {
+      const reply = await api.gql(query, {}, { token: null });
+      assert.equal(reply.status, 401, query);
+      assert.equal(reply.headers.get("www-authenticate"), "Bearer");
+      assert.equal(reply.body.data, undefined, query);
+      assert.equal(reply.body.errors[0].extensions.code, "UNAUTHENTICATED");
+      assert.match(reply.body.errors[0].message, /^every operation needs an Authorization header/);
+    }
+    assert.equal((await api.store.readAll()).length, before);
+    // The GraphiQL page itself loads without one.
+    const page = await api.request({ method: "GET", headers: { accept: "text/html" } });
+    assert.equal(page.status, 200);
+  }),
+);
+
+Deno.test(
+  "with public reads the catalog answers without a token; mutations, client data and stored events do not",
   withApi(async (api) => {
     const { plan, tier, client } = await withClient(api);
     const open = await api.gql(
       `{ plans { name } plan(id: "${plan.id}") { name } priceTier(id: "${tier.id}") { unitAmount }
-         __schema { queryType { name } } }`,
+         plansConnection { edges { node { name } } } __schema { queryType { name } } }`,
       {},
       { token: null },
     );
     assert.equal(open.body.errors, undefined);
     assert.deepEqual(open.body.data.plans, [{ name: "Gold" }]);
+    assert.deepEqual(open.body.data.plansConnection.edges, [{ node: { name: "Gold" } }]);
     assert.equal(open.body.data.priceTier.unitAmount, 1000);
 
     const closed: [string, string][] = [
@@ -74,6 +103,11 @@ Deno.test(
       ["client", `{ client(id: "${client.id}") { email } }`],
       ["planSubscriptions", `{ planSubscriptions { clientId } }`],
       ["paymentConfirmations", `{ paymentConfirmations { clientId } }`],
+      ["clientsConnection", `{ clientsConnection { edges { node { email } } } }`],
+      [
+        "planSubscriptionsConnection",
+        `{ planSubscriptionsConnection { edges { node { clientId } } } }`,
+      ],
       ["streamEvents", `{ streamEvents(streamId: "client-${client.id}") { data } }`],
     ];
     for (const [field, query] of closed) {
@@ -98,7 +132,17 @@ Deno.test(
     assert.deepEqual(mixed.body.data, { plan: { name: "Gold" }, client: null });
     assert.deepEqual(mixed.body.errors.map((e: { path: string[] }) => e.path), [["client"]]);
 
+    const mutation = await api.gql(
+      `mutation { createPlan(input: { name: "Silver" }) { id } }`,
+      {},
+      {
+        token: null,
+      },
+    );
+    assert.equal(mutation.body.errors[0].extensions.code, "UNAUTHENTICATED");
+    assert.match(mutation.body.errors[0].message, /^the mutation createPlan needs/);
+
     const { clients } = await api.data(`{ clients { email } }`);
     assert.deepEqual(clients, [{ email: "ada@example.com" }]);
-  }),
+  }, { publicReads: true }),
 );

@@ -8,6 +8,7 @@ import { memoryReadModel } from "../../../adapters/readmodel/memory.ts";
 import { randomId } from "../../../application/ports/clock.ts";
 import { steppingClock } from "../../support/clocks.ts";
 import type { EventStore } from "../../../application/ports/event_store.ts";
+import type { ReadModelStore } from "../../../application/ports/read_model.ts";
 import { startProjector } from "../../../application/projections/projector.ts";
 
 export const TOKEN = "test-token-0123456789abcdef";
@@ -22,9 +23,17 @@ export type Reply = {
 
 export type Api = ReturnType<typeof harness>;
 
-export const harness = (
-  options: { store?: EventStore; limits?: Partial<Limits>; gateway?: StripeGateway } = {},
-) => {
+export type HarnessOptions = {
+  store?: EventStore;
+  /** Default: a memory read model. */
+  readModel?: ReadModelStore;
+  limits?: Partial<Limits>;
+  /** PRODUCT_API_PUBLIC_READS (default false: every operation needs the token). */
+  publicReads?: boolean;
+  gateway?: StripeGateway;
+};
+
+export const harness = (options: HarnessOptions = {}) => {
   const store = options.store ?? memoryEventStore();
   const logs: Record<string, unknown>[] = [];
   const logger = jsonLogger({
@@ -32,7 +41,8 @@ export const harness = (
     secrets: [TOKEN],
     write: (line) => logs.push(JSON.parse(line)),
   });
-  const projector = startProjector({ store, readModel: memoryReadModel(), logger });
+  const readModel = options.readModel ?? memoryReadModel();
+  const projector = startProjector({ store, readModel, logger });
   const server = graphqlServer({
     store,
     projector,
@@ -40,6 +50,7 @@ export const harness = (
     newId: randomId,
     logger,
     token: TOKEN,
+    publicReads: options.publicReads,
     limits: options.limits,
     gateway: options.gateway,
   });
@@ -82,6 +93,7 @@ export const harness = (
   const close = async () => {
     server.close();
     await projector.stop();
+    readModel.close();
   };
   return { store, projector, server, logs, request, gql, data, close };
 };

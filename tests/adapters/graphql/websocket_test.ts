@@ -18,10 +18,10 @@ const withHeader = (authorization: string) =>
     }
   };
 
-/** A graphql-ws client on Deno's WebSocket; `closed` settles when its socket has closed. */
+/** A graphql-ws client on Deno's WebSocket (with the token unless told otherwise). */
 const connect = (
   url: string,
-  connectionParams: Record<string, unknown> = {},
+  connectionParams: Record<string, unknown> = { authorization: `Bearer ${TOKEN}` },
   webSocketImpl: unknown = WebSocket,
 ) => {
   const client = createClient({
@@ -40,8 +40,12 @@ const connect = (
   return { client, dispose };
 };
 
-const withSocketApi = (body: (api: Api, url: string) => Promise<void>) => async () => {
-  const api = harness();
+const withSocketApi = (
+  body: (api: Api, url: string) => Promise<void>,
+  options?: Parameters<typeof harness>[0],
+) =>
+async () => {
+  const api = harness(options);
   try {
     await serve(api, (url) => body(api, url));
   } finally {
@@ -158,12 +162,15 @@ Deno.test(
   withSocketApi(async (api, url) => {
     const mutation = { query: `mutation { createPlan(input: { name: "Gold" }) { name } }` };
     const authorized = connect(url, { authorization: `Bearer ${TOKEN}` });
-    const anonymous = connect(url);
+    const anonymous = connect(url, {});
     try {
       const ok = await authorized.client.iterate(mutation).next();
       assert.deepEqual(ok.value, { data: { createPlan: { name: "Gold" } } });
-      const refused = await anonymous.client.iterate(mutation).next();
-      assert.equal(refused.value?.errors?.[0]?.extensions?.code, "UNAUTHENTICATED");
+      await assert.rejects(
+        anonymous.client.iterate(mutation).next(),
+        (errors: { extensions?: { code?: string } }[]) =>
+          errors[0]?.extensions?.code === "UNAUTHENTICATED",
+      );
       assert.equal((await api.store.readAll()).length, 1);
     } finally {
       await authorized.dispose();
@@ -199,20 +206,22 @@ Deno.test(
 );
 
 Deno.test(
-  "over WebSocket client data needs the token, from connection_init or the header",
+  "over WebSocket every operation needs the token, from connection_init or the header",
   withSocketApi(async (api, url) => {
     await api.data(
       `mutation { createClient(input: { name: "Ada", email: "ada@example.com" }) { id } }`,
     );
-    const anonymous = connect(url);
+    const anonymous = connect(url, {});
     const fromHeader = connect(url, {}, withHeader(`Bearer ${TOKEN}`));
     const fromInit = connect(url, { authorization: `Bearer ${TOKEN}` });
     const clients = { query: "{ clients { email } }" };
+    const isMissingToken = (errors: { message: string; extensions?: { code?: string } }[]) =>
+      errors[0]?.extensions?.code === "UNAUTHENTICATED" &&
+      /^every operation needs an Authorization header/.test(errors[0].message);
     try {
-      const refused = await anonymous.client.iterate(clients).next();
-      assert.equal(refused.value?.data, null);
-      assert.equal(refused.value?.errors?.[0]?.extensions?.code, "UNAUTHENTICATED");
-      assert.match(String(refused.value?.errors?.[0]?.message), /^the query clients /);
+      for (const query of ["{ plans { id } }", "{ clients { email } }", PLAN_UPDATED]) {
+        await assert.rejects(anonymous.client.iterate({ query }).next(), isMissingToken, query);
+      }
       for (const { client } of [fromHeader, fromInit]) {
         const ok = await client.iterate(clients).next();
         assert.deepEqual(ok.value, { data: { clients: [{ email: "ada@example.com" }] } });
@@ -223,6 +232,33 @@ Deno.test(
       await fromInit.dispose();
     }
   }),
+);
+
+Deno.test(
+  "over WebSocket with public reads, the catalog and onPlanUpdated go without a token; client data does not",
+  withSocketApi(async (api, url) => {
+    const plan = await createPlan(api, { name: "Gold" });
+    const anonymous = connect(url, {});
+    try {
+      const plans = await anonymous.client.iterate({ query: "{ plans { name } }" }).next();
+      assert.deepEqual(plans.value, { data: { plans: [{ name: "Gold" }] } });
+      const refused = await anonymous.client.iterate({ query: "{ clients { email } }" }).next();
+      assert.equal(refused.value?.data, null);
+      assert.equal(refused.value?.errors?.[0]?.extensions?.code, "UNAUTHENTICATED");
+      assert.match(String(refused.value?.errors?.[0]?.message), /^the query clients /);
+      const updates = anonymous.client.iterate<{ onPlanUpdated: { id: string } }>({
+        query: PLAN_UPDATED,
+        variables: { id: plan.id },
+      });
+      await untilLive(
+        updates,
+        (name) =>
+          api.data(`mutation { updatePlan(input: { id: "${plan.id}", name: "${name}" }) { id } }`),
+      );
+    } finally {
+      await anonymous.dispose();
+    }
+  }, { publicReads: true }),
 );
 
 Deno.test(

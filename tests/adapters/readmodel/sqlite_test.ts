@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { ReadModelFileError, sqliteReadModel } from "../../../adapters/readmodel/sqlite.ts";
-import type { PlanView } from "../../../application/ports/read_model.ts";
+import { ReadModelFileError, sqliteReadModel, table } from "../../../adapters/readmodel/sqlite.ts";
+import { pageSql } from "../../../adapters/readmodel/sqlite_pages.ts";
+import {
+  type Collection,
+  COLLECTIONS,
+  type Filter,
+  FILTER_FIELDS,
+  PARENT_FIELD,
+  type PlanView,
+} from "../../../application/ports/read_model.ts";
 import { readModelContract } from "./read_model_contract.ts";
 
 readModelContract("sqliteReadModel", () => {
@@ -93,5 +101,38 @@ Deno.test("sqliteReadModel() rebuilds a file of an older schema from checkpoint 
       assert.deepEqual(again.list("plans"), []);
     } finally {
       again.close();
+    }
+  }));
+
+Deno.test("sqliteReadModel() answers every page and count shape from an index, never a scan", () =>
+  inTempDir((dir) => {
+    const path = `${dir}/read_model.sqlite`;
+    sqliteReadModel(path).close();
+    const db = new DatabaseSync(path);
+    try {
+      const shapes: [Collection, Filter<Collection>][] = [];
+      for (const collection of COLLECTIONS) {
+        const fields = [...FILTER_FIELDS[collection] as readonly string[], PARENT_FIELD[collection]]
+          .filter((field): field is string => field !== undefined);
+        // Every combination of the collection's filter fields, none included.
+        for (let mask = 0; mask < 1 << fields.length; mask++) {
+          const where = Object.fromEntries(
+            fields.filter((_, i) => mask & (1 << i)).map((field) => [field, "x"]),
+          );
+          shapes.push([collection, where]);
+        }
+      }
+      for (const [collection, where] of shapes) {
+        const { page, count } = pageSql(table(collection), collection, where);
+        for (const sql of [page, ...(Object.keys(where).length > 0 ? [count] : [])]) {
+          const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all()
+            .map((row) => String(row.detail)).join("; ");
+          assert.match(plan, /^SEARCH .* USING (COVERING )?(INDEX|INTEGER PRIMARY KEY)/, sql);
+          assert.doesNotMatch(plan, /SCAN|TEMP B-TREE/, sql);
+        }
+      }
+      assert.ok(shapes.length >= 9);
+    } finally {
+      db.close();
     }
   }));

@@ -117,6 +117,30 @@ Deno.test("the product API answers /healthz, /readyz and /metrics beside /graphq
     }
   }));
 
+Deno.test("PRODUCT_API_PUBLIC_READS opens the catalog's queries to callers without a token", () =>
+  inTempDir(async (dir) => {
+    const anonymousPlans = async (env: Record<string, string>) => {
+      const api = await start(dir, {
+        config: loadConfig({ PRODUCT_API_TOKEN: TOKEN, DATA_DIR: dir, ...env }, { dev: false }),
+      });
+      try {
+        const response = await fetch(api.url, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ query: "{ plans { name } }" }),
+        });
+        return { status: response.status, body: await response.json() };
+      } finally {
+        await api.close();
+      }
+    };
+    const closed = await anonymousPlans({});
+    assert.equal(closed.status, 401);
+    assert.equal(closed.body.errors[0].extensions.code, "UNAUTHENTICATED");
+    const open = await anonymousPlans({ PRODUCT_API_PUBLIC_READS: "true" });
+    assert.deepEqual(open, { status: 200, body: { data: { plans: [] } } });
+  }));
+
 Deno.test("a restarted product API has everything it had, nothing twice", () =>
   inTempDir(async (dir) => {
     const first = await start(dir);
@@ -129,7 +153,7 @@ Deno.test("a restarted product API has everything it had, nothing twice", () =>
     const second = await start(dir);
     try {
       await post(second, `mutation { createPlan(input: { name: "Bronze" }) { id } }`);
-      const { plans } = await post(second, `{ plans { name version } }`, null);
+      const { plans } = await post(second, `{ plans { name version } }`);
       assert.deepEqual(plans, [
         { name: "Gold", version: 0 },
         { name: "Silver", version: 0 },
@@ -188,7 +212,7 @@ Deno.test("a killed product API process restarts with every committed write", ()
     const second = spawn();
     try {
       await whenUp();
-      const { plans } = await post(api, `{ plans { id name } }`, null);
+      const { plans } = await post(api, `{ plans { id name } }`);
       assert.deepEqual(plans.map((p: { id: string }) => p.id), created);
     } finally {
       second.kill("SIGTERM");
@@ -221,6 +245,7 @@ Deno.test("onPlanUpdated reaches subscribers of another process when the consume
     const client = createClient({
       url: a.url.replace(/^http/, "ws"),
       webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${TOKEN}` },
       retryAttempts: 0,
       lazy: false,
       onNonLazyError: () => {},
@@ -310,7 +335,7 @@ Deno.test({
           name,
           version: 0,
         });
-        const { plan } = await post(api, `{ plan(id: "${createPlan.id}") { name } }`, null);
+        const { plan } = await post(api, `{ plan(id: "${createPlan.id}") { name } }`);
         assert.equal(plan.name, name);
       } finally {
         await api.close();
