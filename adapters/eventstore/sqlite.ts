@@ -20,7 +20,7 @@ import {
   type Subscription,
 } from "../../application/ports/event_store.ts";
 import { type Clock, systemClock } from "../../application/ports/clock.ts";
-import { asRecorded, checkRevision } from "../../application/ports/event_store.ts";
+import { asRecorded, checkRevision, checkTruncation } from "../../application/ports/event_store.ts";
 import { pollingSubscription } from "./polling_subscription.ts";
 import { groupCommit } from "./sqlite_group_commit.ts";
 import { openEventStoreFile } from "./sqlite_file.ts";
@@ -110,6 +110,7 @@ export const sqliteEventStore = (
         "VALUES (?, ?, ?, ?, ?, ?)",
     ),
     stream: db.prepare(`SELECT ${COLUMNS} FROM events WHERE stream_id = ? ORDER BY revision`),
+    truncate: db.prepare("DELETE FROM events WHERE stream_id = ? AND revision < ?"),
     all: db.prepare(`SELECT ${COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`),
     readCheckpoint: db.prepare("SELECT position FROM checkpoints WHERE subscriber_id = ?"),
     storeCheckpoint: db.prepare(
@@ -179,6 +180,16 @@ export const sqliteEventStore = (
       return writer.enqueue({ streamId, rows, expected });
     },
     readStream: (streamId) => afterAppends(() => asRecorded(readStream(streamId).map(toRecorded))),
+    truncateBefore: (streamId, revision) =>
+      afterAppends(() => {
+        const head = statements.head.get(streamId) as { revision: number | null };
+        checkTruncation(streamId, revision, head.revision ?? -1);
+        // Deleted, so the file stops growing too. The stream's last event stays, so the
+        // table's highest position stays and no position is ever handed out twice (the
+        // INTEGER PRIMARY KEY takes the highest + 1). Revisions only grow, so the check
+        // above still holds when another process appended in between.
+        statements.truncate.run(streamId, revision);
+      }),
     readAll: ({ after = 0, limit = 1000 } = {}) =>
       afterAppends(() => asRecorded(readAll(after, limit).map(toRecorded))),
     readCheckpoint: (id) =>

@@ -5,16 +5,17 @@
  *
  * Each renewal is one event, read by every subscriber to the store's global order: the
  * default ttl of a minute (a renewal every 20 s) trades a slower hand-over after a crash
- * for a quieter store.
+ * for a quieter store. commands.ts keeps the stream short, so a renewal costs the same
+ * however long the lease has been kept.
  * @module
  */
 import { DomainError } from "../../domain/decider.ts";
-import { type Clock, randomId } from "../ports/clock.ts";
+import type { Clock } from "../ports/clock.ts";
 import type { EventStore } from "../ports/event_store.ts";
 import { type Logger, silentLogger } from "../ports/logger.ts";
-import { handleCommand } from "../shared/command_handler.ts";
 import { sleep } from "../shared/sleep.ts";
-import { type LeaseCommand, leaseDecider, leaseStream } from "./lease.ts";
+import { leaseCommands } from "./commands.ts";
+import { leaseStream } from "./lease.ts";
 
 export type LeaseOptions = {
   store: EventStore;
@@ -59,15 +60,7 @@ export const runWithLease = (options: LeaseOptions): LeaseRunner => {
   }
   const streamId = leaseStream(options.name);
   const log = (options.logger ?? silentLogger).with({ lease: streamId, holder });
-  const command = (command: LeaseCommand) =>
-    handleCommand(store, leaseDecider, streamId, command, {
-      metadata: {
-        correlationId: holder,
-        causationId: holder,
-        cause: { kind: "system", reason: `lease ${options.name}` },
-      },
-      newEventId: randomId,
-    });
+  const lease = leaseCommands({ store, name: options.name, holder, logger: log });
 
   let work: { controller: AbortController; deadline: ReturnType<typeof setTimeout> } | null = null;
   let ended: Promise<void> = Promise.resolve();
@@ -108,10 +101,7 @@ export const runWithLease = (options: LeaseOptions): LeaseRunner => {
     try {
       while (!signal.aborted) {
         try {
-          const { state } = await command({
-            type: "Acquire",
-            data: { holder, at: clock(), ttlMs },
-          });
+          const { state } = await lease.acquire(clock(), ttlMs);
           const until = state!.until;
           waiting = false;
           if (work) {
@@ -138,7 +128,7 @@ export const runWithLease = (options: LeaseOptions): LeaseRunner => {
       await ended;
       // Released, the lease passes on at the next contender's try instead of after the ttl.
       try {
-        if ((await command({ type: "Release", data: { holder } })).events.length > 0) {
+        if ((await lease.release()).events.length > 0) {
           log.info("lease released");
         }
       } catch (error) {

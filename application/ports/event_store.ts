@@ -95,6 +95,17 @@ export interface EventStore {
    * caller knows the stream holds: the store does not check it.
    */
   readStream<E extends DomainEvent = DomainEvent>(streamId: string): Promise<RecordedEvent<E>[]>;
+  /**
+   * Drops the stream's events before `revision` from what readStream returns, for streams
+   * that grow with time rather than with business (the lease, application/lease/). Revisions
+   * are not renumbered: readStream reports the kept events' own revisions, and the next
+   * append still expects the stream's last revision. The last event always stays, so that
+   * the stream's revision stays known: a `revision` past it, or a stream that does not exist,
+   * is refused with a RangeError and changes nothing. Events once dropped never come back
+   * (a lower `revision` later changes nothing). readAll and subscriptions may still deliver
+   * dropped events (EventStoreDB keeps them in $all until a scavenge; SQLite deletes them).
+   */
+  truncateBefore(streamId: string, revision: number): Promise<void>;
   /** Up to `limit` events with position > `after`, in global order. */
   readAll<E extends DomainEvent = DomainEvent>(
     options?: { after?: number; limit?: number },
@@ -121,6 +132,23 @@ export const checkRevision = (
     (expected === "exists" && current >= 0) ||
     expected === current;
   if (!ok) throw new WrongExpectedRevision(streamId, expected, current < 0 ? "noStream" : current);
+};
+
+/**
+ * The rule every store applies before truncateBefore: throws RangeError unless `revision` is
+ * a revision of the stream, whose `last` revision is given (-1 when it does not exist).
+ */
+export const checkTruncation = (streamId: string, revision: number, last: number): void => {
+  if (!Number.isSafeInteger(revision) || revision < 0) {
+    throw new RangeError(`truncateBefore needs a revision >= 0, got ${revision}`);
+  }
+  if (last < 0) throw new RangeError(`stream ${streamId} does not exist: nothing to truncate`);
+  if (revision > last) {
+    throw new RangeError(
+      `stream ${streamId} ends at revision ${last}: truncating before ${revision} ` +
+        "would drop its last event",
+    );
+  }
 };
 
 /** A concurrent writer got there first: the stream is not at the expected revision. */

@@ -10,6 +10,7 @@
 import type { EventStore, RecordedEvent } from "../ports/event_store.ts";
 import { type Logger, silentLogger } from "../ports/logger.ts";
 import { type Metrics, noMetrics } from "../ports/metrics.ts";
+import { checkpointEvent } from "../shared/checkpoint_event.ts";
 import { type PlanWithTiers, planWithTiers, project, touchedPlanIds } from "./fold.ts";
 import type { Checkpoint, ReadModelStore, ReadView } from "../ports/read_model.ts";
 import { overlay } from "./overlay.ts";
@@ -150,12 +151,9 @@ export const startProjector = (
   // A checkpoint names an event; if the store holds another event there, this read model
   // was built from another store (a wiped or swapped data dir) and is rebuilt.
   const checkSameStore = async () => {
-    const { position, eventId, streamId, revision } = committed;
+    const { position } = committed;
     if (position === 0) return;
-    const event = streamId === undefined || revision === undefined
-      ? undefined
-      : (await store.readStream(streamId))[revision];
-    if (event?.position === position && event.metadata.eventId === eventId) return;
+    if ((await checkpointEvent(store, committed)).held) return;
     log.warn("the read model does not match the event store; rebuilding it", { position });
     readModel.reset();
     committed = pendingCheckpoint = readModel.checkpoint();
