@@ -3,11 +3,13 @@
  * writer; BEGIN IMMEDIATE takes the write lock before the revision check, so the check and
  * the insert are one atomic step even when other processes share the file (they wait up to
  * the busy timeout; node:sqlite is synchronous, so that wait holds this process's event loop,
- * which is fine while every write transaction lasts microseconds). synchronous=NORMAL in WAL:
- * a committed append survives a crash of the process; only a power loss or OS crash can
- * drop the last commits, and never corrupts the file. Appends made in the same turn of the
- * event loop share one transaction (sqlite_group_commit.ts), each in a savepoint of its own,
- * in the order they were called; each resolves only once that transaction committed.
+ * which is fine while every write transaction lasts microseconds). synchronous=FULL in WAL:
+ * a resolved append survives a power loss or OS crash too, since each commit syncs the WAL
+ * (sqlite_file.ts says why). Appends made in the same turn of the event loop share one
+ * transaction (sqlite_group_commit.ts), each in a savepoint of its own, in the order they
+ * were called; each resolves only once that transaction committed, so they share one sync.
+ * Checkpoints alone are written with synchronous=NORMAL: losing the last ones to a power
+ * loss only makes their subscribers see a few events again, which every subscriber allows.
  * The file itself (its inspection, schema and settings) is opened by sqlite_file.ts.
  * @module
  */
@@ -199,7 +201,15 @@ export const sqliteEventStore = (
       }),
     storeCheckpoint: (id, position) =>
       afterAppends(() => {
-        statements.storeCheckpoint.run(id, position);
+        // No sync of its own (see the module doc); the next append's sync covers it anyway.
+        // Through exec: SQLite applies this pragma when it compiles it, so a prepared one
+        // would not apply again when run again.
+        db.exec("PRAGMA synchronous = NORMAL");
+        try {
+          statements.storeCheckpoint.run(id, position);
+        } finally {
+          db.exec("PRAGMA synchronous = FULL");
+        }
       }),
     subscribeAll: (options): Subscription => {
       const signal = AbortSignal.any([options.signal, closing.signal]);

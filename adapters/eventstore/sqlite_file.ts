@@ -2,11 +2,11 @@
  * The SQLite file of the event store (sqlite.ts): what a file at a path holds, judged from
  * its header bytes before SQLite opens it; the schema, created in a new file; the checks
  * that an existing file holds this schema's version; and the settings every connection
- * takes (busy timeout, WAL, synchronous=NORMAL).
+ * takes (busy timeout, WAL, synchronous=FULL).
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import { dirname } from "node:path";
+import { createOwnerOnlyFile, tightenSqliteFiles } from "../files/owner_only.ts";
 
 /** "NdgS": marks a SQLite file as a Nudges event store (PRAGMA application_id). */
 export const APPLICATION_ID = 0x4e646753;
@@ -128,14 +128,22 @@ const checkSchema = (db: DatabaseSync, path: string) => {
  */
 export const openEventStoreFile = (path: string, busyTimeoutMs: number): DatabaseSync => {
   const found = inspect(path);
-  if (found === "absent") Deno.mkdirSync(dirname(path), { recursive: true });
+  // Created owner-only before SQLite opens it (its -wal and -shm files take its mode); an
+  // older file of ours is tightened once checked.
+  if (found === "absent") createOwnerOnlyFile(path);
   const db = new DatabaseSync(path);
   try {
     db.exec(`PRAGMA busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
     if (found === "absent") initialise(db, path);
     checkSchema(db, path);
+    tightenSqliteFiles(path);
     db.exec("PRAGMA journal_mode = WAL");
-    db.exec("PRAGMA synchronous = NORMAL");
+    // FULL: each COMMIT syncs the WAL to disk, so an append that resolved survives a power
+    // loss too, not only a crash of the process (NORMAL's promise). A resolved append is
+    // acted on at once (a 200 to Stripe, which will not send the event again; the outbox
+    // publishing it), so it must not vanish later. Group commit (sqlite_group_commit.ts)
+    // pays the sync once per transaction, not once per append.
+    db.exec("PRAGMA synchronous = FULL");
   } catch (error) {
     db.close();
     throw error;

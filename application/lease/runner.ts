@@ -13,6 +13,7 @@ import { DomainError } from "../../domain/decider.ts";
 import type { Clock } from "../ports/clock.ts";
 import type { EventStore } from "../ports/event_store.ts";
 import { type Logger, silentLogger } from "../ports/logger.ts";
+import { type Metrics, noMetrics } from "../ports/metrics.ts";
 import { sleep } from "../shared/sleep.ts";
 import { leaseCommands } from "./commands.ts";
 import { leaseStream } from "./lease.ts";
@@ -41,6 +42,8 @@ export type LeaseOptions = {
   /** Called when the lease is taken and the work starts (true), and when it stops (false). */
   onHeld?: (held: boolean) => void;
   logger?: Logger;
+  /** Gets lease_acquire_seconds: how long each take or renewal took, by outcome. */
+  metrics?: Metrics;
 };
 
 export type LeaseRunner = {
@@ -61,6 +64,11 @@ export const runWithLease = (options: LeaseOptions): LeaseRunner => {
   const streamId = leaseStream(options.name);
   const log = (options.logger ?? silentLogger).with({ lease: streamId, holder });
   const lease = leaseCommands({ store, name: options.name, holder, logger: log });
+  const took = (options.metrics ?? noMetrics).histogram(
+    "lease_acquire_seconds",
+    "Time to take or renew the lease (read its stream, append), by outcome",
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+  );
 
   let work: { controller: AbortController; deadline: ReturnType<typeof setTimeout> } | null = null;
   let ended: Promise<void> = Promise.resolve();
@@ -100,8 +108,12 @@ export const runWithLease = (options: LeaseOptions): LeaseRunner => {
   const run = async () => {
     try {
       while (!signal.aborted) {
+        const started = performance.now();
+        const timed = (outcome: string) =>
+          took.observe((performance.now() - started) / 1000, { lease: options.name, outcome });
         try {
           const { state } = await lease.acquire(clock(), ttlMs);
+          timed(work ? "renewed" : "taken");
           const until = state!.until;
           waiting = false;
           if (work) {
@@ -115,6 +127,7 @@ export const runWithLease = (options: LeaseOptions): LeaseRunner => {
           }
         } catch (error) {
           const heldElsewhere = error instanceof DomainError && error.code === "LeaseHeld";
+          timed(heldElsewhere ? "held_elsewhere" : "failed");
           if (work) log.warn("lease lost, work stopped", { error });
           else if (!heldElsewhere) log.warn("could not take the lease", { error });
           else if (!waiting) log.info("lease held elsewhere, waiting", { reason: error.message });

@@ -28,10 +28,13 @@ export type Projector = {
   /** Called after each commit with every plan changed in it, once per event that changed it. */
   onPlanChanged(listener: (plan: PlanWithTiers) => void): () => void;
   /**
-   * Counts the events in the store past the committed position, up to `limit` (default
-   * 10,000), and sets the projection_lag_events gauge to it: call it when metrics are read.
+   * The events received from the store and not committed to the read model yet, from what
+   * the projector holds (it reads nothing, so a scrape costs the store nothing); sets the
+   * projection_lag_events and projection_caught_up gauges: call it when metrics are read.
+   * While catching up, what the store holds beyond what was received is not counted:
+   * projection_caught_up is 0 then.
    */
-  measureLag(limit?: number): Promise<number>;
+  measureLag(): Promise<number>;
   /** Resolves when stopped, rejects when the projection failed (the cause is logged too). */
   readonly done: Promise<void>;
   stop(): Promise<void>;
@@ -67,7 +70,11 @@ export const startProjector = (
   const projected = metrics.counter("projection_events_total", "Events folded into the read model");
   const lagGauge = metrics.gauge(
     "projection_lag_events",
-    "Events in the event store not yet in the read model (counted up to a limit, 10,000)",
+    "Events received from the event store and not yet committed to the read model",
+  );
+  const caughtUpGauge = metrics.gauge(
+    "projection_caught_up",
+    "1 while the read model follows the event store live, 0 while it catches up or is stopped",
   );
   const aborter = new AbortController();
   const listeners = new Set<(plan: PlanWithTiers) => void>();
@@ -215,10 +222,10 @@ export const startProjector = (
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    async measureLag(limit = 10_000) {
-      const lag = (await store.readAll({ after: committed.position, limit })).length;
-      lagGauge.set(lag);
-      return lag;
+    measureLag() {
+      lagGauge.set(pendingEvents);
+      caughtUpGauge.set(status === "live" ? 1 : 0);
+      return Promise.resolve(pendingEvents);
     },
     done,
     async stop() {

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { memoryEventStore } from "../../../adapters/eventstore/memory.ts";
 import type { DomainEvent } from "../../../domain/decider.ts";
 import type { EventStore } from "../../../application/ports/event_store.ts";
+import { type Labels, type Metrics, noMetrics } from "../../../application/ports/metrics.ts";
 import { leaseCommands, TRUNCATE_EVERY } from "../../../application/lease/commands.ts";
 import { leaseStream } from "../../../application/lease/lease.ts";
 import { runWithLease } from "../../../application/lease/runner.ts";
@@ -55,12 +56,21 @@ Deno.test("a lease renewed every 20 s for 30 days reads no more events per renew
   assert.ok(kept.length <= TRUNCATE_EVERY, `${kept.length} lease events kept`);
 });
 
-Deno.test("runWithLease() keeps the lease stream short while it renews", async () => {
+Deno.test("runWithLease() keeps the lease stream short while it renews, and times each renewal", async () => {
   const store = memoryEventStore();
   const stop = new AbortController();
   const renewals = TRUNCATE_EVERY * 3;
   let longest = 0;
+  const observed: { seconds: number; labels?: Labels }[] = [];
+  const metrics: Metrics = {
+    ...noMetrics,
+    histogram: (name) => ({
+      observe: (seconds, labels) =>
+        void (name === "lease_acquire_seconds" && observed.push({ seconds, labels })),
+    }),
+  };
   const runner = runWithLease({
+    metrics,
     store,
     name: "outbox",
     holder: "a",
@@ -83,4 +93,8 @@ Deno.test("runWithLease() keeps the lease stream short while it renews", async (
     await runner.done;
   }
   assert.ok(longest <= TRUNCATE_EVERY, `the lease stream reached ${longest} events`);
+  assert.deepEqual(observed[0]?.labels, { lease: "outbox", outcome: "taken" });
+  const renewed = observed.filter((o) => o.labels?.outcome === "renewed");
+  assert.ok(renewed.length >= renewals - 1, `${renewed.length} renewals timed`);
+  assert.ok(renewed.every((o) => o.seconds >= 0 && o.seconds < 10));
 });
