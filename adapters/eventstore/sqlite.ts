@@ -3,13 +3,17 @@
  * writer; BEGIN IMMEDIATE takes the write lock before the revision check, so the check and
  * the insert are one atomic step even when other processes share the file (they wait up to
  * the busy timeout; node:sqlite is synchronous, so that wait holds this process's event loop,
- * which is fine while every write transaction lasts microseconds). synchronous=FULL in WAL:
- * a resolved append survives a power loss or OS crash too, since each commit syncs the WAL
- * (sqlite_file.ts says why). Appends made in the same turn of the event loop share one
- * transaction (sqlite_group_commit.ts), each in a savepoint of its own, in the order they
- * were called; each resolves only once that transaction committed, so they share one sync.
- * Checkpoints alone are written with synchronous=NORMAL: losing the last ones to a power
- * loss only makes their subscribers see a few events again, which every subscriber allows.
+ * which is fine while every write transaction lasts microseconds). synchronous=NORMAL in WAL:
+ * a committed append survives a crash of the process; only a power loss or OS crash can
+ * drop the last commits, and never corrupts the file. An append made `durable` (the webhook's
+ * record: Stripe, answered 200, never sends the event again) survives those too: its
+ * transaction commits with synchronous=FULL, which syncs the WAL to disk before the append
+ * resolves (and with it every commit before). Not every append pays that sync: it costs a
+ * fifth of a millisecond to 2 ms per transaction here, 4 to 35 times a lone append;
+ * docs/architecture.md weighs what a power loss may drop instead. Appends made in the same
+ * turn of the event loop share one transaction (sqlite_group_commit.ts), each in a savepoint
+ * of its own, in the order they were called; each resolves only once that transaction
+ * committed, so durable ones share one sync.
  * The file itself (its inspection, schema and settings) is opened by sqlite_file.ts.
  * @module
  */
@@ -47,6 +51,7 @@ type QueuedAppend = {
   streamId: string;
   rows: (readonly [type: string, data: string, metadata: string])[];
   expected: ExpectedRevision;
+  durable: boolean;
 };
 
 // Rows come back as arrays, in COLUMNS order: a fifth faster to read than objects.
@@ -152,6 +157,7 @@ export const sqliteEventStore = (
   };
   const writer = groupCommit(db, {
     write,
+    durable: (queued) => queued.durable,
     maxGroup,
     committed: (appends) => {
       if (appends.some((queued) => queued.rows.length > 0)) listeners.forEach((wake) => wake());
@@ -165,7 +171,7 @@ export const sqliteEventStore = (
     });
 
   const store: EventStore = {
-    append: (streamId, events, expected) => {
+    append: (streamId, events, expected, { durable = false } = {}) => {
       if (dbClosed) return Promise.reject(new Error("the event store is closed"));
       let rows: QueuedAppend["rows"];
       try {
@@ -179,7 +185,7 @@ export const sqliteEventStore = (
       } catch (error) {
         return Promise.reject(error);
       }
-      return writer.enqueue({ streamId, rows, expected });
+      return writer.enqueue({ streamId, rows, expected, durable });
     },
     readStream: (streamId) => afterAppends(() => asRecorded(readStream(streamId).map(toRecorded))),
     truncateBefore: (streamId, revision) =>
@@ -201,15 +207,7 @@ export const sqliteEventStore = (
       }),
     storeCheckpoint: (id, position) =>
       afterAppends(() => {
-        // No sync of its own (see the module doc); the next append's sync covers it anyway.
-        // Through exec: SQLite applies this pragma when it compiles it, so a prepared one
-        // would not apply again when run again.
-        db.exec("PRAGMA synchronous = NORMAL");
-        try {
-          statements.storeCheckpoint.run(id, position);
-        } finally {
-          db.exec("PRAGMA synchronous = FULL");
-        }
+        statements.storeCheckpoint.run(id, position);
       }),
     subscribeAll: (options): Subscription => {
       const signal = AbortSignal.any([options.signal, closing.signal]);

@@ -2,7 +2,7 @@
  * The SQLite file of the event store (sqlite.ts): what a file at a path holds, judged from
  * its header bytes before SQLite opens it; the schema, created in a new file; the checks
  * that an existing file holds this schema's version; and the settings every connection
- * takes (busy timeout, WAL, synchronous=FULL).
+ * takes (busy timeout, WAL, synchronous=NORMAL).
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
@@ -138,12 +138,10 @@ export const openEventStoreFile = (path: string, busyTimeoutMs: number): Databas
     checkSchema(db, path);
     tightenSqliteFiles(path);
     db.exec("PRAGMA journal_mode = WAL");
-    // FULL: each COMMIT syncs the WAL to disk, so an append that resolved survives a power
-    // loss too, not only a crash of the process (NORMAL's promise). A resolved append is
-    // acted on at once (a 200 to Stripe, which will not send the event again; the outbox
-    // publishing it), so it must not vanish later. Group commit (sqlite_group_commit.ts)
-    // pays the sync once per transaction, not once per append.
-    db.exec("PRAGMA synchronous = FULL");
+    // NORMAL: a commit survives a crash of the process; only a power loss or OS crash can drop
+    // the last ones (never corrupting the file). A durable append (the webhook's record) has
+    // its transaction committed with FULL instead: sqlite_group_commit.ts.
+    db.exec("PRAGMA synchronous = NORMAL");
   } catch (error) {
     db.close();
     throw error;

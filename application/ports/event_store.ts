@@ -59,6 +59,16 @@ export const asRecorded = <E extends DomainEvent>(
 /** `any`: no check. `noStream`: the stream must not exist. `exists`: it must. n: its last revision is n. */
 export type ExpectedRevision = "any" | "noStream" | "exists" | number;
 
+export type AppendOptions = {
+  /**
+   * Resolve only once the append would survive a power loss or OS crash too, not only a crash
+   * of the process: for an append whose sender is told "done" and will not send it again (a
+   * Stripe webhook answered 200). It costs a sync to disk; stores that sync every append
+   * (EventStoreDB) need nothing more.
+   */
+  durable?: boolean;
+};
+
 export type AppendResult = {
   /** Revision of the last event written (the stream's new revision). */
   nextRevision: number;
@@ -89,6 +99,7 @@ export interface EventStore {
     streamId: string,
     events: readonly NewEvent[],
     expectedRevision: ExpectedRevision,
+    options?: AppendOptions,
   ): Promise<AppendResult>;
   /**
    * The whole stream, oldest first; [] when it does not exist. `E` names the events the

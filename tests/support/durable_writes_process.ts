@@ -36,6 +36,16 @@ await store.append("warm-up", [event(0)], "noStream");
 
 phase("appends");
 for (let n = 1; n <= 5; n++) await store.append(`stream-${n}`, [event(n)], "noStream");
+phase("durable appends");
+for (let n = 6; n <= 10; n++) {
+  await store.append(`stream-${n}`, [event(n)], "noStream", { durable: true });
+}
+phase("durable appends made together");
+await Promise.all(
+  [11, 12, 13, 14].map((n) =>
+    store.append(`stream-${n}`, [event(n)], "noStream", { durable: n % 2 === 0 })
+  ),
+);
 phase("checkpoints");
 for (let n = 1; n <= 5; n++) await store.storeCheckpoint("subscriber", n);
 phase("webhook");
@@ -43,6 +53,6 @@ const response = await handle(
   await signedRequest(stripeEvent("product.created", product({ id: "prod_durable" }))),
 );
 phase(`answered ${response.status}`);
-for (let n = 6; n <= 8; n++) await store.append(`stream-${n}`, [event(n)], "noStream");
+for (let n = 15; n <= 17; n++) await store.append(`stream-${n}`, [event(n)], "noStream");
 phase("end");
 await store.close();

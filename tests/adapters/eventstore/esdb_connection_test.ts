@@ -93,3 +93,29 @@ Deno.test("a process holding an idle EventStoreDB store exits by itself", async 
   assert.equal(new TextDecoder().decode(stdout).trim(), "read", new TextDecoder().decode(stderr));
   assert.equal(code, 0, "the idle timer kept the process alive until it was killed");
 });
+
+Deno.test("esdbEventStore().truncateBefore() writes $tb into what metadata the stream has, never lowers it, never past the last event", async () => {
+  const fake = fakeClient();
+  const restore = fake.install();
+  const store = esdbEventStore(CONNECTION);
+  try {
+    fake.seed("lease-x", 10);
+    fake.seed("$$lease-x", 0);
+    fake.streams.get("$$lease-x")!.push({
+      revision: 0,
+      type: "$metadata",
+      data: { $maxAge: 60 },
+      commit: 1,
+    });
+    await store.truncateBefore("lease-x", 5);
+    await store.truncateBefore("lease-x", 3); // lower: nothing to write
+    await assert.rejects(() => store.truncateBefore("lease-x", 10), RangeError);
+    await assert.rejects(() => store.truncateBefore("missing", 0), RangeError);
+    assert.deepEqual(fake.appended.map(({ stream, data }) => [stream, data]), [
+      ["$$lease-x", [{ $maxAge: 60, $tb: 5 }]],
+    ]);
+  } finally {
+    await store.close();
+    restore();
+  }
+});

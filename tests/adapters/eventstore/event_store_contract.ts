@@ -215,6 +215,25 @@ export const eventStoreContract = (
     assert.deepEqual((await store.readStream(stream)).map((e) => e.type), ["A", "B", "C", "D"]);
   });
 
+  test("append() made durable checks and appends as any other", async (open) => {
+    const store = await open();
+    const stream = streamName("stripeEvent");
+    const durable = { durable: true };
+    assert.equal(
+      (await store.append(stream, [newEvent("A")], "noStream", durable)).nextRevision,
+      0,
+    );
+    await rejectsWrongRevision(store.append(stream, [newEvent("B")], "noStream", durable), {
+      streamId: stream,
+      actual: 0,
+    });
+    assert.equal(
+      (await store.append(stream, [newEvent("C")], 0, { durable: false })).nextRevision,
+      1,
+    );
+    assert.deepEqual((await store.readStream(stream)).map((e) => e.type), ["A", "C"]);
+  });
+
   test("truncateBefore() drops the first events from reads, keeping true revisions", async (open) => {
     const store = await open();
     const stream = streamName("lease");
