@@ -16,7 +16,9 @@
  * never show up among the domain's events; on a secured server it means the app's user needs
  * write access to system streams (docs/eventstoredb.md).
  *
- * The client and its connection are in esdb_connection.ts.
+ * The client and its connection are in esdb_connection.ts; every write (events, checkpoints,
+ * stream metadata) goes through esdb_append.ts, one gRPC call each, never the client's shared
+ * batch stream.
  * @module
  */
 import {

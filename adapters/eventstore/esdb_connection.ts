@@ -101,6 +101,7 @@ export const esdbCalls = (
   const dispose = (slot: Slot) => {
     if (slot.disposed) return;
     slot.disposed = true;
+    slots.delete(slot);
     const done: Promise<void> = slot.connection.release().finally(() => disposals.delete(done));
     disposals.add(done);
   };
@@ -112,12 +113,18 @@ export const esdbCalls = (
   // so a dropped client is disposed only once its last piece of work settled (the client's
   // own deadline, defaultDeadline, bounds that wait).
   type Slot = { connection: Connection; inFlight: number; lastUsed: number; disposed: boolean };
-  const newSlot = (): Slot => ({
-    connection: connect(connectionString),
-    inFlight: 0,
-    lastUsed: 0,
-    disposed: false,
-  });
+  /** Every client not let go yet: the current one and any dropped one still at work. */
+  const slots = new Set<Slot>();
+  const newSlot = (): Slot => {
+    const slot = {
+      connection: connect(connectionString),
+      inFlight: 0,
+      lastUsed: 0,
+      disposed: false,
+    };
+    slots.add(slot);
+    return slot;
+  };
   // Built now, so that a bad connection string stops the app at start.
   let current: Slot | null = newSlot();
   // Recycles an idle client without waiting for a call, so that no HTTP/2 session sits idle
@@ -187,7 +194,8 @@ export const esdbCalls = (
     close: async () => {
       closed = true;
       clearTimeout(idleTimer);
-      if (current) dispose(current);
+      // Closing cancels what is still at work: each call fails on its own (no shared state).
+      for (const slot of [...slots]) dispose(slot);
       current = null;
       await Promise.all(disposals);
     },

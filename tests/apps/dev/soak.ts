@@ -2,15 +2,16 @@
 // SOAK_MINUTES (default 10): signed webhooks (product.created, a new Dashboard product each)
 // at SOAK_WEBHOOKS_PER_S, GraphQL reads (plan by id) at SOAK_QUERIES_PER_S and createPlan
 // mutations at SOAK_MUTATIONS_PER_S, plus one onPlanUpdated subscriber that never reads its
-// socket. It samples the dev process's memory (RSS, /proc) and the outbox lease's renewal
+// socket. It samples the dev process's memory (RSS, from ps) and the outbox lease's renewal
 // time (lease_acquire_seconds on the consumers' /metrics), and prints what
-// docs/benchmarks.md "## Soak" shows: the first minutes beside the last ones.
+// docs/benchmarks.md ("Soak") shows: the first minutes beside the last ones.
 //   deno task soak            (SOAK_MINUTES=1 deno task soak for a quick look)
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { readRunFile } from "../../../apps/dev/run_file.ts";
 import { product, signature, stripeEvent } from "../../support/webhook_fixtures.ts";
 import { startDevTask } from "./dev_process.ts";
+import { type Call, type Sample, soakReport } from "./soak_report.ts";
 
 const number = (name: string, fallback: number) => Number(Deno.env.get(name) ?? fallback);
 const MINUTES = number("SOAK_MINUTES", 10);
@@ -24,9 +25,6 @@ const SAMPLE_MS = 5_000;
 const SECRET = `whsec_soak_${crypto.randomUUID().replaceAll("-", "")}`;
 const API_KEY = `soak-api-key-${crypto.randomUUID()}`;
 const TOKEN = `soak-token-${crypto.randomUUID()}`;
-
-type Sample = { atS: number; rssMiB: number; renewals: number; renewalSeconds: number };
-type Call = { atS: number; ms: number; ok: boolean };
 
 const dataDir = await Deno.makeTempDir({ prefix: "soak_" });
 const dev = await startDevTask({
@@ -217,63 +215,15 @@ try {
   status = await dev.stop();
   await Deno.remove(dataDir, { recursive: true });
 }
-const rssEnd = samples.at(-1)!.rssMiB;
 
-// Report: the first and the last window side by side.
-const windowOf = (which: "first" | "last") => {
-  const total = MINUTES * 60;
-  return which === "first" ? [0, WINDOW_S] : [total - WINDOW_S, total + 60];
-};
-const within = <T extends { atS: number }>(rows: T[], which: "first" | "last") => {
-  const [from, to] = windowOf(which);
-  return rows.filter((r) => r.atS >= from! && r.atS <= to!);
-};
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
-};
-const latency = (rows: Call[], which: "first" | "last") => {
-  const picked = within(rows, which);
-  const ms = picked.filter((r) => r.ok).map((r) => r.ms);
-  const failed = picked.length - ms.length;
-  return `${percentile(ms, 0.5).toFixed(1)} / ${percentile(ms, 0.99).toFixed(1)}` +
-    (failed ? ` (${failed} failed)` : "");
-};
-const renewalMs = (which: "first" | "last") => {
-  const picked = within(samples, which);
-  const [a, b] = [picked[0], picked.at(-1)];
-  if (!a || !b || b.renewals === a.renewals) return "no renewal in the window";
-  const mean = ((b.renewalSeconds - a.renewalSeconds) / (b.renewals - a.renewals)) * 1000;
-  return `${mean.toFixed(1)} ms (${b.renewals - a.renewals} renewals)`;
-};
-const mib = (which: "first" | "last") =>
-  within(samples, which).map((s) => s.rssMiB.toFixed(0)).join(" → ");
-const failures = (rows: Call[]) => rows.filter((r) => !r.ok).length;
-console.log([
-  `\n${Deno.build.target}, ${navigator.hardwareConcurrency} cores; ${MINUTES} min of ` +
-  `${WEBHOOKS_PER_S} webhooks/s, ${QUERIES_PER_S} queries/s, ${MUTATIONS_PER_S} mutations/s, ` +
-  `one onPlanUpdated subscriber that never reads; load average at the end ` +
-  `${Deno.loadavg().map((l) => l.toFixed(1)).join(" ")}`,
-  `| | first ${WINDOW_S} s | last ${WINDOW_S} s |`,
-  "| --- | --- | --- |",
-  `| RSS of the dev process, MiB (every ${SAMPLE_MS / 1000} s) | ${mib("first")} | ${
-    mib("last")
-  } |`,
-  `| lease renewal, mean | ${renewalMs("first")} | ${renewalMs("last")} |`,
-  `| webhook p50 / p99 ms | ${latency(calls.webhooks, "first")} | ${
-    latency(calls.webhooks, "last")
-  } |`,
-  `| GraphQL query p50 / p99 ms | ${latency(calls.queries, "first")} | ${
-    latency(calls.queries, "last")
-  } |`,
-  `| createPlan p50 / p99 ms | ${latency(calls.mutations, "first")} | ${
-    latency(calls.mutations, "last")
-  } |`,
-  `RSS ${samples[0]!.rssMiB.toFixed(0)} MiB at the start, ${rssEnd.toFixed(0)} MiB at the end, ` +
-  `${Math.max(...samples.map((s) => s.rssMiB)).toFixed(0)} MiB at most.`,
-  `Sent: ${calls.webhooks.length} webhooks (${failures(calls.webhooks)} failed), ` +
-  `${calls.queries.length} queries (${failures(calls.queries)} failed), ` +
-  `${calls.mutations.length} mutations (${failures(calls.mutations)} failed).`,
-  `Lease stream at the end: ${lease.kept} events kept, last revision ${lease.last}. ` +
-  `deno task dev exited with ${status.code}.`,
-].join("\n"));
+console.log(soakReport({
+  setup: `${MINUTES} min of ${WEBHOOKS_PER_S} webhooks/s, ${QUERIES_PER_S} queries/s, ` +
+    `${MUTATIONS_PER_S} mutations/s, one onPlanUpdated subscriber that never reads`,
+  totalS: MINUTES * 60,
+  windowS: WINDOW_S,
+  sampleMs: SAMPLE_MS,
+  samples,
+  calls,
+  lease,
+  exitCode: status.code,
+}));
