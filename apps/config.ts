@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import { connectionStringSecrets } from "../adapters/eventstore/esdb_connection_string.ts";
 
 export type Config = {
   dev: boolean;
@@ -52,8 +53,10 @@ const Env = z.object({
     error: "STRIPE_API_KEY must look like sk_test_…, sk_live_… or rk_…",
   }).optional(),
   STRIPE_API_BASE: z.url({ error: "STRIPE_API_BASE must be a URL" }).optional(),
-  STRIPE_WEBHOOKS_SECRET: z.string().startsWith("whsec_", {
-    error: "STRIPE_WEBHOOKS_SECRET must start with whsec_",
+  // Stripe's are whsec_ and 32 characters; at least 16 keeps a stub like "whsec_" or
+  // "whsec_test" from passing for one.
+  STRIPE_WEBHOOKS_SECRET: z.string().regex(/^whsec_.{16,}$/, {
+    error: "STRIPE_WEBHOOKS_SECRET must be whsec_ and 16 characters or more",
   }).optional(),
   WEBHOOKS_API_KEY: z.string().min(16, { error: "WEBHOOKS_API_KEY needs 16 characters or more" })
     .optional(),
@@ -164,14 +167,12 @@ export const loadConfig = (
  * Every secret value of a configuration, for the logger to mask: the keys and tokens, and
  * the credentials of an EventStoreDB connection string (esdb://user:password@host…).
  */
-export const secretsOf = (config: Config): string[] => {
-  const credentials = config.eventStoreConnectionString?.match(/^[^:]+:\/\/([^@/?]+)@/)?.[1];
-  return [
+export const secretsOf = (config: Config): string[] =>
+  [
     config.stripeApiKey,
     config.stripeWebhooksSecret,
     config.webhooksApiKey,
     config.productApiToken,
-    credentials,
-    credentials?.split(":").slice(1).join(":"),
+    // Found as the client finds them: a password may hold "/" or "?".
+    ...connectionStringSecrets(config.eventStoreConnectionString ?? ""),
   ].filter((secret): secret is string => typeof secret === "string" && secret !== "");
-};

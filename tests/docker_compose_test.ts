@@ -44,7 +44,7 @@ const composeConfig = async (env: Record<string, string>) => {
 };
 
 const secrets = {
-  STRIPE_WEBHOOKS_SECRET: "whsec_compose_test",
+  STRIPE_WEBHOOKS_SECRET: "whsec_compose_test_0123",
   WEBHOOKS_API_KEY: "compose-test-api-key",
   PRODUCT_API_TOKEN: "compose-test-api-token",
 };
@@ -123,6 +123,22 @@ Deno.test({
       configOf("kafka_consumer").webhooksUrl,
       `http://webhooks:${listens.webhooks}`,
     );
+  },
+});
+
+Deno.test({
+  name: "docker-compose.yml pins the event store image to a server line the client documents",
+  ignore: !hasGo,
+  fn: async () => {
+    const { success, stderr, project } = await composeConfig(secrets);
+    assert.ok(success, stderr);
+    // @eventstore/db-client 6.2.1's CHANGELOG knows EventStoreDB up to the 24.x line; the
+    // adapter needs 23.10 or later (docs/eventstoredb.md). A floating tag is no pin.
+    const image = project!.services.kurrentdb!.image ?? "";
+    const version = image.match(/^(?:[\w.-]+\/)*eventstore:(\d+)\.(\d+)\.(\d+)$/);
+    assert.ok(version, `${image} is not an exact EventStoreDB version`);
+    const [major, minor] = [Number(version[1]), Number(version[2])];
+    assert.ok(major * 100 + minor >= 2310 && major <= 24, `${image} is outside 23.10 … 24.x`);
   },
 });
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import { dirname } from "node:path";
+import { createOwnerOnlyFile, tightenSqliteFiles } from "../files/owner_only.ts";
 import type { IncomingMessage, OutgoingMessage } from "../../application/ports/bus.ts";
 
 const SCHEMA = `
@@ -92,8 +92,10 @@ export type BusLog = {
  * dies with the process. `fetchSize`: messages read per nextBatch.
  */
 export const openBusLog = (path: string, fetchSize: number): BusLog => {
-  if (path !== ":memory:") Deno.mkdirSync(dirname(path), { recursive: true });
+  // Owner-only: messages carry Stripe payloads and client emails (adapters/files/owner_only.ts).
+  if (path !== ":memory:") createOwnerOnlyFile(path);
   const db = openBusFile(path);
+  if (path !== ":memory:") tightenSqliteFiles(path);
 
   const nextOffset = db.prepare(
     `INSERT INTO bus_topics (topic, next_offset) VALUES (?, 1)

@@ -16,7 +16,9 @@
  * never show up among the domain's events; on a secured server it means the app's user needs
  * write access to system streams (docs/eventstoredb.md).
  *
- * The client and its connection are in esdb_connection.ts.
+ * The client and its connection are in esdb_connection.ts; every write (events, checkpoints,
+ * stream metadata) goes through esdb_append.ts, one gRPC call each, never the client's shared
+ * batch stream.
  * @module
  */
 import {
@@ -34,12 +36,15 @@ import {
   type AppendResult,
   asRecorded,
   checkRevision,
+  checkTruncation,
   type EventStore,
   type ExpectedRevision,
   type NewEvent,
   type RecordedEvent,
+  WrongExpectedRevision,
 } from "../../application/ports/event_store.ts";
 import { type Logger, silentLogger } from "../../application/ports/logger.ts";
+import { appendEvents, AppendNotApplied, metastreamOf, setMetadata } from "./esdb_append.ts";
 import { connect, esdbCalls } from "./esdb_connection.ts";
 import {
   isSystemEvent,
@@ -110,15 +115,19 @@ export const esdbEventStore = (connectionString: string, options: EsdbOptions = 
       try {
         const result = await call(
           `append to ${streamId}`,
-          (client) => client.appendToStream(streamId, data, { expectedRevision }),
+          (client) => appendEvents(client, streamId, data, expectedRevision),
         );
         return {
-          nextRevision: Number(result.nextExpectedRevision),
-          position: toPosition(result.position?.commit),
+          nextRevision: Number(result.revision),
+          position: toPosition(result.commit),
         } satisfies AppendResult;
       } catch (error) {
         if (error instanceof WrongExpectedVersionError) {
           throw toWrongExpectedRevision(error, streamId, expected);
+        }
+        if (error instanceof AppendNotApplied) {
+          const actual = error.actual < 0n ? "noStream" : Number(error.actual);
+          throw new WrongExpectedRevision(streamId, expected, actual);
         }
         throw error;
       }
@@ -126,6 +135,27 @@ export const esdbEventStore = (connectionString: string, options: EsdbOptions = 
 
     async readStream(streamId: string) {
       return asRecorded((await readStreamRaw(`read ${streamId}`, streamId)).map(toRecordedEvent));
+    },
+
+    /**
+     * The stream's $tb ("truncate before") metadata, merged into what metadata it has and
+     * never lowered. Reads then start at $tb with revisions as they were; the events stay in
+     * $all until a scavenge. Checked against the last event first: a $tb past it would make
+     * the stream read as empty, its revision unknowable to this client (it drops the
+     * server's last_stream_position).
+     */
+    async truncateBefore(streamId: string, revision: number) {
+      const [last] = await readStreamRaw(`truncate ${streamId}`, streamId, true);
+      checkTruncation(streamId, revision, last?.event ? Number(last.event.revision) : -1);
+      const metastream = metastreamOf(streamId);
+      const [current] = await readStreamRaw(`read ${metastream}`, metastream, true);
+      const metadata = (current?.event?.data ?? {}) as Record<string, unknown>;
+      const before = typeof metadata.$tb === "number" ? metadata.$tb : 0;
+      if (revision <= before) return;
+      await call(
+        `truncate ${streamId}`,
+        (client) => setMetadata(client, streamId, { ...metadata, $tb: revision }),
+      );
     },
 
     async readAll({ after = 0, limit = 1000 } = {}) {
@@ -196,15 +226,15 @@ export const esdbEventStore = (connectionString: string, options: EsdbOptions = 
       toReadPosition(position); // refuses what is not a position
       const stream = checkpointStream(subscriberId);
       if (!checkpointMetadataSet.has(stream)) {
-        await call(`set ${stream} metadata`, (c) => c.setStreamMetadata(stream, { maxCount: 1 }));
+        await call(`set ${stream} metadata`, (c) => setMetadata(c, stream, { $maxCount: 1 }));
         checkpointMetadataSet.add(stream);
       }
       await call(
         `store checkpoint ${subscriberId}`,
         (client) =>
-          client.appendToStream(stream, jsonEvent({ type: CHECKPOINT_TYPE, data: { position } }), {
-            expectedRevision: ANY,
-          }),
+          appendEvents(client, stream, [
+            jsonEvent({ type: CHECKPOINT_TYPE, data: { position } }),
+          ], ANY),
       );
     },
 

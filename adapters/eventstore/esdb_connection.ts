@@ -5,12 +5,14 @@
  * client made is let go entirely, its gRPC channels included.
  * @module
  */
+import { clearTimeout, setTimeout } from "node:timers";
 import { ErrorType, EventStoreDBClient } from "@eventstore/db-client";
 import {
   clientConnectionString,
   endpointsOf,
   EventStoreConnectionStringError,
-} from "./esdb_mapping.ts";
+} from "./esdb_connection_string.ts";
+import { isPermanentAnswer } from "./esdb_mapping.ts";
 
 /** EventStoreDB could not be reached or did not answer; says where, never with credentials. */
 export class EventStoreUnavailable extends Error {
@@ -71,7 +73,8 @@ const TRANSPORT = new Set<unknown>([
   ErrorType.TIMEOUT,
 ]);
 const SERVER_ANSWERS = new Set<unknown>(Object.values(ErrorType).filter((t) => !TRANSPORT.has(t)));
-const isServerAnswer = (error: unknown) => SERVER_ANSWERS.has((error as { type?: unknown })?.type);
+const isServerAnswer = (error: unknown) =>
+  SERVER_ANSWERS.has((error as { type?: unknown })?.type) || isPermanentAnswer(error);
 
 const message = (error: unknown) => error instanceof Error ? error.message : String(error);
 
@@ -95,34 +98,75 @@ export const esdbCalls = (
   const endpoints = endpointsOf(connectionString);
   let closed = false;
   const disposals = new Set<Promise<void>>();
-  const dispose = (connection: Connection) => {
-    const done: Promise<void> = connection.release().finally(() => disposals.delete(done));
+  const dispose = (slot: Slot) => {
+    if (slot.disposed) return;
+    slot.disposed = true;
+    slots.delete(slot);
+    const done: Promise<void> = slot.connection.release().finally(() => disposals.delete(done));
     disposals.add(done);
   };
 
   // One client for reads and writes, replaced when it failed at the transport level or sat
   // idle: either way the next call gets a fresh HTTP/2 session (see esdb_subscription.ts).
-  type Slot = { connection: Connection; inFlight: number; lastUsed: number };
-  // Built now, so that a bad connection string stops the app at start.
-  let current: Slot | null = { connection: connect(connectionString), inFlight: 0, lastUsed: 0 };
-  const call = async <T>(what: string, action: (client: EventStoreDBClient) => Promise<T>) => {
-    if (closed) throw new Error(`${what}: the event store is closed`);
-    const idle = current && current.lastUsed > 0 && current.inFlight === 0 &&
-      Date.now() - current.lastUsed > recycleIdleMs;
-    if (current && idle) {
-      dispose(current.connection);
-      current = null;
-    }
-    const slot: Slot = current ??= {
+  // `inFlight` counts the client's own work, not our calls: a call that timed out may still
+  // be running in the client, and disposing the client under it cancels its gRPC calls,
+  // so a dropped client is disposed only once its last piece of work settled (the client's
+  // own deadline, defaultDeadline, bounds that wait).
+  type Slot = { connection: Connection; inFlight: number; lastUsed: number; disposed: boolean };
+  /** Every client not let go yet: the current one and any dropped one still at work. */
+  const slots = new Set<Slot>();
+  const newSlot = (): Slot => {
+    const slot = {
       connection: connect(connectionString),
       inFlight: 0,
       lastUsed: 0,
+      disposed: false,
     };
+    slots.add(slot);
+    return slot;
+  };
+  // Built now, so that a bad connection string stops the app at start.
+  let current: Slot | null = newSlot();
+  // Recycles an idle client without waiting for a call, so that no HTTP/2 session sits idle
+  // for minutes (Deno issue 36788); unref'd, so it never keeps the process alive.
+  let idleTimer: ReturnType<typeof setTimeout> | undefined;
+  const dropIfIdle = (slot: Slot) => {
+    if (current !== slot || slot.inFlight > 0) return;
+    current = null;
+    dispose(slot);
+  };
+  const settled = (slot: Slot) => {
+    slot.inFlight--;
+    slot.lastUsed = Date.now();
+    if (slot.inFlight > 0) return;
+    if (current !== slot) dispose(slot);
+    else if (!closed) {
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => dropIfIdle(slot), recycleIdleMs);
+      idleTimer.unref();
+    }
+  };
+
+  const call = async <T>(what: string, action: (client: EventStoreDBClient) => Promise<T>) => {
+    if (closed) throw new Error(`${what}: the event store is closed`);
+    clearTimeout(idleTimer);
+    // The timer's backstop, for a clock that jumped or a timer that was late.
+    if (current && current.lastUsed > 0 && Date.now() - current.lastUsed > recycleIdleMs) {
+      dropIfIdle(current);
+    }
+    const slot: Slot = current ??= newSlot();
     slot.inFlight++;
     slot.lastUsed = Date.now();
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const work = action(slot.connection.client);
-    work.catch(() => {}); // it may lose the race below; its failure is reported there
+    let work: Promise<T>;
+    try {
+      work = action(slot.connection.client);
+    } catch (error) {
+      work = Promise.reject(error);
+    }
+    // It may lose the race below (its failure is reported there); it settles the slot when
+    // the client is done with it, whichever way.
+    work.then(() => settled(slot), () => settled(slot));
     try {
       return await Promise.race([
         work,
@@ -142,9 +186,6 @@ export const esdbCalls = (
       );
     } finally {
       clearTimeout(timer);
-      slot.inFlight--;
-      slot.lastUsed = Date.now();
-      if (current !== slot && slot.inFlight === 0) dispose(slot.connection);
     }
   };
 
@@ -152,7 +193,9 @@ export const esdbCalls = (
     call,
     close: async () => {
       closed = true;
-      if (current) dispose(current.connection);
+      clearTimeout(idleTimer);
+      // Closing cancels what is still at work: each call fails on its own (no shared state).
+      for (const slot of [...slots]) dispose(slot);
       current = null;
       await Promise.all(disposals);
     },

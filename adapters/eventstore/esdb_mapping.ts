@@ -33,93 +33,6 @@ import {
   WrongExpectedRevision,
 } from "../../application/ports/event_store.ts";
 
-/** A bad EVENTSTORE_CONNECTION_STRING; the message never repeats the credentials. */
-export class EventStoreConnectionStringError extends Error {
-  override name = "EventStoreConnectionStringError";
-}
-
-const SCHEME = /^(esdb|kurrentdb|kurrent)(\+discover)?:\/\//i;
-
-/** The query keys the client understands, by their lower-case spelling. */
-const KNOWN_KEYS = new Map(
-  [
-    "connectionName",
-    "defaultDeadline",
-    "discoveryInterval",
-    "gossipTimeout",
-    "keepAliveInterval",
-    "keepAliveTimeout",
-    "maxDiscoverAttempts",
-    "nodePreference",
-    "throwOnAppendFailure",
-    "tls",
-    "tlsCAFile",
-    "tlsVerifyCert",
-    "userCertFile",
-    "userKeyFile",
-  ].map((key) => [key.toLowerCase(), key]),
-);
-
-/** Keepalive pings keep the HTTP/2 session busy, so no server idles it out (Deno issue 36788). */
-export const KEEP_ALIVE_MS = 10_000;
-
-/**
- * The connection string in the form @eventstore/db-client parses: the newer kurrentdb:// and
- * kurrent:// schemes (same format) become esdb://, keepalive is set when absent, and options
- * the client would only warn about — printing the whole string, password included — are
- * refused here with an error that names the option and nothing else.
- */
-export const clientConnectionString = (raw: string): string => {
-  const text = raw.trim().replace(/\/+$/, "");
-  const scheme = text.match(SCHEME);
-  if (!scheme) {
-    throw new EventStoreConnectionStringError(
-      "EVENTSTORE_CONNECTION_STRING must start with esdb://, kurrentdb:// or kurrent:// " +
-        "(each also as …+discover://)",
-    );
-  }
-  const rest = text.slice(scheme[0].length);
-  const query = rest.indexOf("?");
-  const authority = query < 0 ? rest : rest.slice(0, query);
-  const params: [string, string][] = [];
-  for (const pair of query < 0 ? [] : rest.slice(query + 1).split("&")) {
-    const at = pair.indexOf("=");
-    const given = at < 0 ? pair : pair.slice(0, at);
-    const key = KNOWN_KEYS.get(given.toLowerCase());
-    if (!key) {
-      throw new EventStoreConnectionStringError(
-        `EVENTSTORE_CONNECTION_STRING has an unknown option "${given}"`,
-      );
-    }
-    const value = at < 0 ? "" : pair.slice(at + 1);
-    if (key === "tlsVerifyCert" && value.toLowerCase() === "false") {
-      throw new EventStoreConnectionStringError(
-        "EVENTSTORE_CONNECTION_STRING: tlsVerifyCert=false is not supported by the client; " +
-          "give the server's CA with tlsCAFile=<path> instead",
-      );
-    }
-    if (key === "keepAliveInterval" && Number(value) < 0) {
-      throw new EventStoreConnectionStringError(
-        "EVENTSTORE_CONNECTION_STRING: keepAliveInterval must stay enabled under Deno " +
-          "(see docs/eventstoredb.md, Deno issue 36788)",
-      );
-    }
-    params.push([key, value]);
-  }
-  for (const key of ["keepAliveInterval", "keepAliveTimeout"]) {
-    if (!params.some(([k]) => k === key)) params.push([key, String(KEEP_ALIVE_MS)]);
-  }
-  const protocol = scheme[2] ? "esdb+discover" : "esdb";
-  return `${protocol}://${authority}?${params.map(([k, v]) => `${k}=${v}`).join("&")}`;
-};
-
-/** The hosts of a connection string, for messages: "host:port,host:port", no credentials. */
-export const endpointsOf = (raw: string): string => {
-  const rest = raw.trim().replace(SCHEME, "");
-  const authority = rest.split(/[?/]/, 1)[0] ?? "";
-  return authority.slice(authority.lastIndexOf("@") + 1) || "(no host)";
-};
-
 /** The port's expected revision as the client's; -1 means no stream, like a read of -1 events. */
 export const toExpectedRevision = (expected: ExpectedRevision): AppendExpectedRevision => {
   switch (expected) {
@@ -230,6 +143,36 @@ export const toRecordedEvent = (resolved: ResolvedEvent): RecordedEvent => {
     metadata: toMetadata(event.metadata, event.id),
     recordedAt: event.created.toISOString(),
   };
+};
+
+/** Answers the client maps to a type of their own that no retry changes. */
+const PERMANENT_TYPES = new Set([
+  "access-denied",
+  "stream-deleted",
+  "invalid-argument",
+  "maximum-append-size-exceeded",
+  "unsupported",
+]);
+/**
+ * gRPC codes the client leaves untyped ("unknown") that no retry changes either:
+ * INVALID_ARGUMENT (3: the server's "Trying to read from an invalid position"),
+ * PERMISSION_DENIED (7) and UNAUTHENTICATED (16).
+ */
+const PERMANENT_CODES = new Set([3, 7, 16]);
+
+/**
+ * True when `error`, or an error it wraps (EventStoreUnavailable keeps the client's as its
+ * cause), is the server's considered answer rather than a connection failure: retrying
+ * would only get the same answer, forever.
+ */
+export const isPermanentAnswer = (error: unknown): boolean => {
+  for (let e = error, depth = 0; e && depth < 5; depth++) {
+    const { type, code, cause } = e as { type?: unknown; code?: unknown; cause?: unknown };
+    if (typeof type === "string" && PERMANENT_TYPES.has(type)) return true;
+    if (type === "unknown" && typeof code === "number" && PERMANENT_CODES.has(code)) return true;
+    e = cause;
+  }
+  return false;
 };
 
 /** Exponential backoff with jitter: attempt 0 waits about baseMs, never more than maxMs. */

@@ -16,7 +16,7 @@ import type { ResolvedEvent } from "@eventstore/db-client";
 import type { SubscribeOptions, Subscription } from "../../application/ports/event_store.ts";
 import type { Logger } from "../../application/ports/logger.ts";
 import { sleep } from "../../application/shared/sleep.ts";
-import { backoffMs, isSystemEvent, toRecordedEvent } from "./esdb_mapping.ts";
+import { backoffMs, isPermanentAnswer, isSystemEvent, toRecordedEvent } from "./esdb_mapping.ts";
 
 /** What the loop needs of the client's AllStreamSubscription (a Node Readable). */
 export type Feed = AsyncIterable<ResolvedEvent> & {
@@ -96,6 +96,9 @@ export const followAll = (
     });
     const stop = () => void feed.unsubscribe().catch(() => {});
     signal.addEventListener("abort", stop, { once: true });
+    // An abort that came while subscribing fires no listener: stop now, or a quiet store
+    // sends nothing that would let the loop below see it.
+    if (signal.aborted) stop();
     try {
       for await (const resolved of feed) {
         handling = true;
@@ -141,6 +144,7 @@ export const followAll = (
       try {
         position ??= await deps.readCheckpoint(subscriberId);
         stored ??= position;
+        if (signal.aborted) break; // aborted during the read: do not subscribe at all
         const before = position;
         await follow(session.subscribe(position)).finally(() => {
           if (position !== before) attempt = 0;
@@ -151,6 +155,13 @@ export const followAll = (
           throw error.cause;
         }
         if (signal.aborted) break;
+        // Access denied (to the checkpoint streams, say) or an invalid position: the same
+        // answer would come at every attempt, each handling the events since the stored
+        // checkpoint again. Fail, as a handler's error does.
+        if (isPermanentAnswer(error)) {
+          await checkpoint().catch(() => {});
+          throw error;
+        }
         const waitMs = backoff(attempt++);
         log.warn("EventStoreDB subscription failed; reconnecting", {
           error: describe(error),

@@ -6,6 +6,7 @@ import {
   type AppendResult,
   asRecorded,
   checkRevision,
+  checkTruncation,
   type EventStore,
   type ExpectedRevision,
   type NewEvent,
@@ -30,8 +31,10 @@ export const memoryEventStore = (clock: Clock = systemClock): EventStore => {
     expected: ExpectedRevision,
   ): AppendResult => {
     const stream = streams.get(streamId) ?? [];
-    checkRevision(streamId, expected, stream.length - 1);
-    if (events.length === 0) return { nextRevision: stream.length - 1, position: all.length };
+    // Its last event's own revision: a truncated stream does not start at 0.
+    const current = stream.at(-1)?.revision ?? -1;
+    checkRevision(streamId, expected, current);
+    if (events.length === 0) return { nextRevision: current, position: all.length };
     // Everything is converted before anything is recorded, so a bad event leaves no trace.
     const stored = events.map((event) => ({
       type: event.type,
@@ -39,10 +42,11 @@ export const memoryEventStore = (clock: Clock = systemClock): EventStore => {
       metadata: asStored(event.metadata),
     }));
     const recordedAt = clock();
+    let revision = current;
     for (const event of stored) {
       const recorded: RecordedEvent = {
         streamId,
-        revision: stream.length,
+        revision: ++revision,
         position: all.length + 1,
         ...event,
         recordedAt,
@@ -52,7 +56,7 @@ export const memoryEventStore = (clock: Clock = systemClock): EventStore => {
     }
     streams.set(streamId, stream);
     for (const listener of listeners) listener();
-    return { nextRevision: stream.length - 1, position: all.length };
+    return { nextRevision: revision, position: all.length };
   };
 
   const store: EventStore = {
@@ -65,6 +69,17 @@ export const memoryEventStore = (clock: Clock = systemClock): EventStore => {
       }
     },
     readStream: (streamId) => Promise.resolve(asRecorded([...(streams.get(streamId) ?? [])])),
+    truncateBefore: (streamId, revision) => {
+      const stream = streams.get(streamId) ?? [];
+      try {
+        checkTruncation(streamId, revision, stream.at(-1)?.revision ?? -1);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      // Dropped from the stream only: readAll goes by position, as EventStoreDB's $all does.
+      streams.set(streamId, stream.filter((event) => event.revision >= revision));
+      return Promise.resolve();
+    },
     readAll: ({ after = 0, limit = 1000 } = {}) =>
       Promise.resolve(asRecorded(all.slice(after, after + limit))),
     readCheckpoint: (id) => Promise.resolve(checkpoints.get(id) ?? 0),

@@ -5,9 +5,15 @@
  * the busy timeout; node:sqlite is synchronous, so that wait holds this process's event loop,
  * which is fine while every write transaction lasts microseconds). synchronous=NORMAL in WAL:
  * a committed append survives a crash of the process; only a power loss or OS crash can
- * drop the last commits, and never corrupts the file. Appends made in the same turn of the
- * event loop share one transaction (sqlite_group_commit.ts), each in a savepoint of its own,
- * in the order they were called; each resolves only once that transaction committed.
+ * drop the last commits, and never corrupts the file. An append made `durable` (the webhook's
+ * record: Stripe, answered 200, never sends the event again) survives those too: its
+ * transaction commits with synchronous=FULL, which syncs the WAL to disk before the append
+ * resolves (and with it every commit before). Not every append pays that sync: it costs a
+ * fifth of a millisecond to 2 ms per transaction here, 4 to 35 times a lone append;
+ * docs/architecture.md weighs what a power loss may drop instead. Appends made in the same
+ * turn of the event loop share one transaction (sqlite_group_commit.ts), each in a savepoint
+ * of its own, in the order they were called; each resolves only once that transaction
+ * committed, so durable ones share one sync.
  * The file itself (its inspection, schema and settings) is opened by sqlite_file.ts.
  * @module
  */
@@ -20,7 +26,7 @@ import {
   type Subscription,
 } from "../../application/ports/event_store.ts";
 import { type Clock, systemClock } from "../../application/ports/clock.ts";
-import { asRecorded, checkRevision } from "../../application/ports/event_store.ts";
+import { asRecorded, checkRevision, checkTruncation } from "../../application/ports/event_store.ts";
 import { pollingSubscription } from "./polling_subscription.ts";
 import { groupCommit } from "./sqlite_group_commit.ts";
 import { openEventStoreFile } from "./sqlite_file.ts";
@@ -45,6 +51,7 @@ type QueuedAppend = {
   streamId: string;
   rows: (readonly [type: string, data: string, metadata: string])[];
   expected: ExpectedRevision;
+  durable: boolean;
 };
 
 // Rows come back as arrays, in COLUMNS order: a fifth faster to read than objects.
@@ -110,6 +117,7 @@ export const sqliteEventStore = (
         "VALUES (?, ?, ?, ?, ?, ?)",
     ),
     stream: db.prepare(`SELECT ${COLUMNS} FROM events WHERE stream_id = ? ORDER BY revision`),
+    truncate: db.prepare("DELETE FROM events WHERE stream_id = ? AND revision < ?"),
     all: db.prepare(`SELECT ${COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`),
     readCheckpoint: db.prepare("SELECT position FROM checkpoints WHERE subscriber_id = ?"),
     storeCheckpoint: db.prepare(
@@ -149,6 +157,7 @@ export const sqliteEventStore = (
   };
   const writer = groupCommit(db, {
     write,
+    durable: (queued) => queued.durable,
     maxGroup,
     committed: (appends) => {
       if (appends.some((queued) => queued.rows.length > 0)) listeners.forEach((wake) => wake());
@@ -162,7 +171,7 @@ export const sqliteEventStore = (
     });
 
   const store: EventStore = {
-    append: (streamId, events, expected) => {
+    append: (streamId, events, expected, { durable = false } = {}) => {
       if (dbClosed) return Promise.reject(new Error("the event store is closed"));
       let rows: QueuedAppend["rows"];
       try {
@@ -176,9 +185,19 @@ export const sqliteEventStore = (
       } catch (error) {
         return Promise.reject(error);
       }
-      return writer.enqueue({ streamId, rows, expected });
+      return writer.enqueue({ streamId, rows, expected, durable });
     },
     readStream: (streamId) => afterAppends(() => asRecorded(readStream(streamId).map(toRecorded))),
+    truncateBefore: (streamId, revision) =>
+      afterAppends(() => {
+        const head = statements.head.get(streamId) as { revision: number | null };
+        checkTruncation(streamId, revision, head.revision ?? -1);
+        // Deleted, so the file stops growing too. The stream's last event stays, so the
+        // table's highest position stays and no position is ever handed out twice (the
+        // INTEGER PRIMARY KEY takes the highest + 1). Revisions only grow, so the check
+        // above still holds when another process appended in between.
+        statements.truncate.run(streamId, revision);
+      }),
     readAll: ({ after = 0, limit = 1000 } = {}) =>
       afterAppends(() => asRecorded(readAll(after, limit).map(toRecorded))),
     readCheckpoint: (id) =>

@@ -6,7 +6,7 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import { dirname } from "node:path";
+import { createOwnerOnlyFile, tightenSqliteFiles } from "../files/owner_only.ts";
 
 /** "NdgS": marks a SQLite file as a Nudges event store (PRAGMA application_id). */
 export const APPLICATION_ID = 0x4e646753;
@@ -128,13 +128,19 @@ const checkSchema = (db: DatabaseSync, path: string) => {
  */
 export const openEventStoreFile = (path: string, busyTimeoutMs: number): DatabaseSync => {
   const found = inspect(path);
-  if (found === "absent") Deno.mkdirSync(dirname(path), { recursive: true });
+  // Created owner-only before SQLite opens it (its -wal and -shm files take its mode); an
+  // older file of ours is tightened once checked.
+  if (found === "absent") createOwnerOnlyFile(path);
   const db = new DatabaseSync(path);
   try {
     db.exec(`PRAGMA busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
     if (found === "absent") initialise(db, path);
     checkSchema(db, path);
+    tightenSqliteFiles(path);
     db.exec("PRAGMA journal_mode = WAL");
+    // NORMAL: a commit survives a crash of the process; only a power loss or OS crash can drop
+    // the last ones (never corrupting the file). A durable append (the webhook's record) has
+    // its transaction committed with FULL instead: sqlite_group_commit.ts.
     db.exec("PRAGMA synchronous = NORMAL");
   } catch (error) {
     db.close();

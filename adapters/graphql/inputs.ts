@@ -61,4 +61,9 @@ export const CreateClientInput = z.object({
   email: text(512),
 });
 
-export const StreamId = z.string().min(1, "must not be empty").max(200, "at most 200 characters");
+/**
+ * A stream of Nudges' own. "$"-streams are EventStoreDB's system streams (its settings, stream
+ * metadata "$$…", subscriber checkpoints, statistics): not Nudges' history to show.
+ */
+export const StreamId = z.string().min(1, "must not be empty").max(200, "at most 200 characters")
+  .refine((id) => !id.startsWith("$"), "must not start with $ (EventStoreDB's system streams)");

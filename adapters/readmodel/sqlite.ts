@@ -7,7 +7,7 @@
  * @module
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { dirname } from "node:path";
+import { createOwnerOnlyFile, tightenSqliteFiles } from "../files/owner_only.ts";
 import {
   type Change,
   type Checkpoint,
@@ -99,7 +99,8 @@ const prepareSchema = (db: DatabaseSync, path: string) => {
  * ReadModelFileError when the file belongs to something else or another process has it open.
  */
 export const sqliteReadModel = (path: string): ReadModelStore => {
-  Deno.mkdirSync(dirname(path), { recursive: true });
+  // Owner-only: the documents hold client emails (adapters/files/owner_only.ts).
+  createOwnerOnlyFile(path);
   const db = new DatabaseSync(path);
   try {
     // Exclusive before WAL: the lock is held from the first access until close.
@@ -121,6 +122,7 @@ export const sqliteReadModel = (path: string): ReadModelStore => {
         : message,
     );
   }
+  tightenSqliteFiles(path);
 
   const each = <T>(make: (c: Collection) => T) =>
     Object.fromEntries(COLLECTIONS.map((c) => [c, make(c)])) as Record<Collection, T>;

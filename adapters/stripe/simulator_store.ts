@@ -5,8 +5,7 @@
  * changes are one transaction, so a crash keeps all of them or none.
  * @module
  */
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { createOwnerOnlyFile, tightenSqliteFiles } from "../files/owner_only.ts";
 import { DatabaseSync } from "node:sqlite";
 
 export type Kind =
@@ -39,7 +38,8 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS records (
   kind TEXT NOT NULL, id TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY (kind, id))`;
 
 export const openSimulatorStore = (path?: string): SimulatorStore => {
-  if (path !== undefined) mkdirSync(dirname(path), { recursive: true });
+  // Owner-only, as every data file (adapters/files/owner_only.ts).
+  if (path !== undefined) createOwnerOnlyFile(path);
   const db = new DatabaseSync(path ?? ":memory:");
   try {
     db.exec("PRAGMA busy_timeout = 5000");
@@ -49,6 +49,7 @@ export const openSimulatorStore = (path?: string): SimulatorStore => {
     db.close();
     throw new Error(`${path} is not a Stripe simulator store: ${(error as Error).message}`);
   }
+  if (path !== undefined) tightenSqliteFiles(path);
   const get = db.prepare("SELECT json FROM records WHERE kind = ? AND id = ?");
   // Upserts keep the rowid, so lists stay in creation order.
   const put = db.prepare(

@@ -56,16 +56,23 @@ export const recordStripeWebhook = async (
   try {
     // Not through the command handler: no decider is needed when "a stream that does not
     // exist yet" is the whole rule, and noStream is that rule, enforced by the store.
-    await store.append(stripeEventStream(id), [{
-      type: STRIPE_WEBHOOK_RECEIVED,
-      data: received,
-      metadata: {
-        eventId,
-        correlationId: eventId,
-        causationId: eventId,
-        cause: { kind: "stripe", stripeEventId: id, stripeEventType: parsed.data.type },
-      },
-    }], "noStream");
+    // Durable: the 200 that follows tells Stripe it has the event, and Stripe never sends it
+    // again, so it must survive a power loss too (the port's AppendOptions).
+    await store.append(
+      stripeEventStream(id),
+      [{
+        type: STRIPE_WEBHOOK_RECEIVED,
+        data: received,
+        metadata: {
+          eventId,
+          correlationId: eventId,
+          causationId: eventId,
+          cause: { kind: "stripe", stripeEventId: id, stripeEventType: parsed.data.type },
+        },
+      }],
+      "noStream",
+      { durable: true },
+    );
     return "recorded";
   } catch (error) {
     if (error instanceof WrongExpectedRevision) return "duplicate";

@@ -61,6 +61,16 @@ export const asRecorded = <E extends DomainEvent>(
 /** `any`: no check. `noStream`: the stream must not exist. `exists`: it must. n: its last revision is n. */
 export type ExpectedRevision = "any" | "noStream" | "exists" | number;
 
+export type AppendOptions = {
+  /**
+   * Resolve only once the append would survive a power loss or OS crash too, not only a crash
+   * of the process: for an append whose sender is told "done" and will not send it again (a
+   * Stripe webhook answered 200). It costs a sync to disk; stores that sync every append
+   * (EventStoreDB) need nothing more.
+   */
+  durable?: boolean;
+};
+
 export type AppendResult = {
   /** Revision of the last event written (the stream's new revision). */
   nextRevision: number;
@@ -91,12 +101,24 @@ export interface EventStore {
     streamId: string,
     events: readonly NewEvent[],
     expectedRevision: ExpectedRevision,
+    options?: AppendOptions,
   ): Promise<AppendResult>;
   /**
    * The whole stream, oldest first; [] when it does not exist. `E` names the events the
    * caller knows the stream holds: the store does not check it.
    */
   readStream<E extends DomainEvent = DomainEvent>(streamId: string): Promise<RecordedEvent<E>[]>;
+  /**
+   * Drops the stream's events before `revision` from what readStream returns, for streams
+   * that grow with time rather than with business (the lease, application/lease/). Revisions
+   * are not renumbered: readStream reports the kept events' own revisions, and the next
+   * append still expects the stream's last revision. The last event always stays, so that
+   * the stream's revision stays known: a `revision` past it, or a stream that does not exist,
+   * is refused with a RangeError and changes nothing. Events once dropped never come back
+   * (a lower `revision` later changes nothing). readAll and subscriptions may still deliver
+   * dropped events (EventStoreDB keeps them in $all until a scavenge; SQLite deletes them).
+   */
+  truncateBefore(streamId: string, revision: number): Promise<void>;
   /** Up to `limit` events with position > `after`, in global order. */
   readAll<E extends DomainEvent = DomainEvent>(
     options?: { after?: number; limit?: number },
@@ -123,6 +145,23 @@ export const checkRevision = (
     (expected === "exists" && current >= 0) ||
     expected === current;
   if (!ok) throw new WrongExpectedRevision(streamId, expected, current < 0 ? "noStream" : current);
+};
+
+/**
+ * The rule every store applies before truncateBefore: throws RangeError unless `revision` is
+ * a revision of the stream, whose `last` revision is given (-1 when it does not exist).
+ */
+export const checkTruncation = (streamId: string, revision: number, last: number): void => {
+  if (!Number.isSafeInteger(revision) || revision < 0) {
+    throw new RangeError(`truncateBefore needs a revision >= 0, got ${revision}`);
+  }
+  if (last < 0) throw new RangeError(`stream ${streamId} does not exist: nothing to truncate`);
+  if (revision > last) {
+    throw new RangeError(
+      `stream ${streamId} ends at revision ${last}: truncating before ${revision} ` +
+        "would drop its last event",
+    );
+  }
 };
 
 /** A concurrent writer got there first: the stream is not at the expected revision. */

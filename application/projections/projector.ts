@@ -10,6 +10,7 @@
 import type { EventStore, RecordedEvent } from "../ports/event_store.ts";
 import { type Logger, silentLogger } from "../ports/logger.ts";
 import { type Metrics, noMetrics } from "../ports/metrics.ts";
+import { checkpointEvent } from "../shared/checkpoint_event.ts";
 import { type PlanWithTiers, planWithTiers, project, touchedPlanIds } from "./fold.ts";
 import type {
   Checkpoint,
@@ -34,10 +35,13 @@ export type Projector = {
   /** Called after each commit with every plan subscription changed in it, once per event. */
   onPlanSubscriptionChanged(listener: (subscription: PlanSubscriptionView) => void): () => void;
   /**
-   * Counts the events in the store past the committed position, up to `limit` (default
-   * 10,000), and sets the projection_lag_events gauge to it: call it when metrics are read.
+   * The events received from the store and not committed to the read model yet, from what
+   * the projector holds (it reads nothing, so a scrape costs the store nothing); sets the
+   * projection_lag_events and projection_caught_up gauges: call it when metrics are read.
+   * While catching up, what the store holds beyond what was received is not counted:
+   * projection_caught_up is 0 then.
    */
-  measureLag(limit?: number): Promise<number>;
+  measureLag(): Promise<number>;
   /** Resolves when stopped, rejects when the projection failed (the cause is logged too). */
   readonly done: Promise<void>;
   stop(): Promise<void>;
@@ -73,7 +77,11 @@ export const startProjector = (
   const projected = metrics.counter("projection_events_total", "Events folded into the read model");
   const lagGauge = metrics.gauge(
     "projection_lag_events",
-    "Events in the event store not yet in the read model (counted up to a limit, 10,000)",
+    "Events received from the event store and not yet committed to the read model",
+  );
+  const caughtUpGauge = metrics.gauge(
+    "projection_caught_up",
+    "1 while the read model follows the event store live, 0 while it catches up or is stopped",
   );
   const aborter = new AbortController();
   const listeners = new Set<(plan: PlanWithTiers) => void>();
@@ -175,12 +183,9 @@ export const startProjector = (
   // A checkpoint names an event; if the store holds another event there, this read model
   // was built from another store (a wiped or swapped data dir) and is rebuilt.
   const checkSameStore = async () => {
-    const { position, eventId, streamId, revision } = committed;
+    const { position } = committed;
     if (position === 0) return;
-    const event = streamId === undefined || revision === undefined
-      ? undefined
-      : (await store.readStream(streamId))[revision];
-    if (event?.position === position && event.metadata.eventId === eventId) return;
+    if ((await checkpointEvent(store, committed)).held) return;
     log.warn("the read model does not match the event store; rebuilding it", { position });
     readModel.reset();
     committed = pendingCheckpoint = readModel.checkpoint();
@@ -246,10 +251,10 @@ export const startProjector = (
       subscriptionListeners.add(listener);
       return () => subscriptionListeners.delete(listener);
     },
-    async measureLag(limit = 10_000) {
-      const lag = (await store.readAll({ after: committed.position, limit })).length;
-      lagGauge.set(lag);
-      return lag;
+    measureLag() {
+      lagGauge.set(pendingEvents);
+      caughtUpGauge.set(status === "live" ? 1 : 0);
+      return Promise.resolve(pendingEvents);
     },
     done,
     async stop() {

@@ -11,6 +11,7 @@ import {
   COLLECTIONS,
   type ReadView,
 } from "../ports/read_model.ts";
+import { checkpointEvent } from "../shared/checkpoint_event.ts";
 import { rebuild, type RebuildOptions, type Rebuilt } from "./rebuild.ts";
 
 /** The whole document is missing on one side: its `field` is DOCUMENT. */
@@ -78,17 +79,14 @@ export const verifyProjections = async (
   const drifts: Drift[] = [];
   if (checkpoint.position > 0) {
     // Found by its stream and revision: a global position may not be readable on its own.
-    const event = checkpoint.streamId === undefined || checkpoint.revision === undefined
-      ? undefined
-      : (await store.readStream(checkpoint.streamId))[checkpoint.revision];
-    const held = event?.position === checkpoint.position ? event.metadata.eventId : undefined;
-    if (held !== checkpoint.eventId) {
+    const event = await checkpointEvent(store, checkpoint);
+    if (!event.held) {
       drifts.push({
         collection: "checkpoint",
         id: String(checkpoint.position),
         field: "eventId",
         stored: checkpoint.eventId,
-        rebuilt: held,
+        rebuilt: event.found,
       });
     }
   }

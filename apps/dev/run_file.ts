@@ -12,7 +12,9 @@ export const DEV_RUN_FILE = "dev_run.json";
 export const writeRunFile = async (dataDir: string, urls: DevUrls): Promise<void> => {
   const path = join(dataDir, DEV_RUN_FILE);
   const temp = `${path}.${crypto.randomUUID()}.tmp`;
-  await Deno.writeTextFile(temp, JSON.stringify({ pid: Deno.pid, ...urls }, null, 2) + "\n");
+  await Deno.writeTextFile(temp, JSON.stringify({ pid: Deno.pid, ...urls }, null, 2) + "\n", {
+    mode: 0o600,
+  });
   await Deno.rename(temp, path);
 };
 

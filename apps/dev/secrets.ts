@@ -6,6 +6,7 @@
  * @module
  */
 import { join } from "node:path";
+import { makeOwnerOnlyDir } from "../../adapters/files/owner_only.ts";
 import { type Config, ConfigError, loadConfig } from "../config.ts";
 
 export const DEV_SECRETS_FILE = "dev_secrets.json";
@@ -64,7 +65,7 @@ export const loadDevConfig = (env: Env): Config => {
     throw new ConfigError(`${path}: ${error.message}`);
   }
   if (Object.entries(madeUp).some(([name, value]) => kept[name] !== value)) {
-    Deno.mkdirSync(fresh.dataDir, { recursive: true });
+    makeOwnerOnlyDir(fresh.dataDir);
     writeKept(path, { ...kept, ...madeUp });
   }
   return { ...config, madeUp };

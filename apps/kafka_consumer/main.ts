@@ -91,6 +91,7 @@ export const startKafkaConsumer = async (options: KafkaConsumerOptions): Promise
       clock: systemClock,
       signal: stopping.signal,
       logger,
+      metrics,
       onHeld: (held) => leaseHeld.set(held ? 1 : 0),
       whileHeld: (held) =>
         keepSubscribed("outbox", (signal) => startOutbox({ store, bus, signal, logger }), {

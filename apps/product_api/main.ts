@@ -93,8 +93,8 @@ export const startProductApi = async (options: ProductApiOptions): Promise<Produ
         },
       },
     ],
-    // The lag is counted when scraped; a store that does not answer leaves the last count.
-    metrics: () => projector.measureLag().catch(() => {}).then(() => metrics.render()),
+    // The lag is taken when scraped, from what the projector holds: no read of the store.
+    metrics: () => projector.measureLag().then(() => metrics.render()),
   });
 
   const release = async () => {

@@ -40,6 +40,23 @@ Deno.test("loadConfig() refuses a malformed value by its variable, without echoi
   );
 });
 
+Deno.test("loadConfig() refuses a webhook secret that is whsec_ with fewer than 16 characters after it", () => {
+  for (const value of ["whsec_", "whsec_0123456789abcde", "0123456789abcdef0123456789"]) {
+    assert.throws(
+      () => loadConfig({ ...SECRETS, STRIPE_WEBHOOKS_SECRET: value }, { dev: false }),
+      (error: Error) =>
+        error instanceof ConfigError &&
+        error.message === "STRIPE_WEBHOOKS_SECRET: STRIPE_WEBHOOKS_SECRET must be whsec_ and " +
+            "16 characters or more",
+      value,
+    );
+  }
+  const config = loadConfig({ ...SECRETS, STRIPE_WEBHOOKS_SECRET: "whsec_0123456789abcdef" }, {
+    dev: false,
+  });
+  assert.equal(config.stripeWebhooksSecret, "whsec_0123456789abcdef");
+});
+
 Deno.test("loadConfig() reads the consumer's port, the webhooks URL and the log level", () => {
   const defaults = loadConfig({ ...SECRETS, WEBHOOKS_PORT: "8071" }, { dev: false });
   assert.equal(defaults.consumerPort, 7072);
@@ -109,5 +126,19 @@ Deno.test("loadConfig() reads the product API's public reads and WebSocket caps"
       () => loadConfig({ ...SECRETS, [name!]: value }, { dev: false }),
       (error: Error) => error instanceof ConfigError && error.message.startsWith(`${name}: `),
     );
+  }
+});
+
+Deno.test("secretsOf() masks an EventStoreDB password holding / or ? as the client reads it", () => {
+  for (const password of ["pa/ss", "pa?ss", "p&w=1", "a%40b"]) {
+    const config = loadConfig({
+      ...SECRETS,
+      EVENTSTORE_CONNECTION_STRING: `esdb://admin:${password}@db:2113?tls=false`,
+    }, { dev: false });
+    const secrets = secretsOf(config);
+    assert.ok(secrets.includes(password), password);
+    assert.ok(secrets.includes(decodeURIComponent(password)), password);
+    assert.ok(secrets.includes(`admin:${password}`), password);
+    assert.ok(!secrets.some((secret) => secret.includes("db:2113")), "the host is no secret");
   }
 });

@@ -170,7 +170,10 @@ Deno.test({
 
       const api = await eventually("the read model caught up", async () => {
         const metrics = await metricsOf("product_api");
-        return sample(metrics, "projection_lag_events") === 0 ? metrics : undefined;
+        const caughtUp = sample(metrics, "projection_caught_up") === 1 &&
+          sample(metrics, "projection_lag_events") === 0 &&
+          (sample(metrics, "projection_position") ?? 0) >= 4;
+        return caughtUp ? metrics : undefined;
       }, { app: apps });
       assert.ok((sample(api, "projection_position") ?? 0) >= 4);
 

@@ -10,9 +10,6 @@ import {
 } from "@eventstore/db-client";
 import {
   backoffMs,
-  clientConnectionString,
-  endpointsOf,
-  EventStoreConnectionStringError,
   isSystemEvent,
   toEventData,
   toExpectedRevision,
@@ -32,46 +29,6 @@ const metadata: EventMetadata = {
   causationId: "evt_1",
   cause: { kind: "stripe", stripeEventId: "evt_1", stripeEventType: "product.updated" },
 };
-
-Deno.test("clientConnectionString() accepts the kurrentdb:// names and adds keepalive", () => {
-  assert.equal(
-    clientConnectionString("kurrentdb://admin:changeit@db:2113?tls=false"),
-    "esdb://admin:changeit@db:2113?tls=false&keepAliveInterval=10000&keepAliveTimeout=10000",
-  );
-  assert.equal(
-    clientConnectionString(" KurrentDB+discover://db.example.com:2113/ "),
-    "esdb+discover://db.example.com:2113?keepAliveInterval=10000&keepAliveTimeout=10000",
-  );
-  assert.equal(
-    clientConnectionString("esdb://a:2113,b:2113?keepaliveinterval=20000&NodePreference=leader"),
-    "esdb://a:2113,b:2113?keepAliveInterval=20000&nodePreference=leader&keepAliveTimeout=10000",
-  );
-});
-
-Deno.test("clientConnectionString() refuses what the client would only warn about, never echoing the password", () => {
-  const cases: [string, RegExp][] = [
-    ["postgres://u:pw-secret@db", /must start with esdb:\/\//],
-    ["esdb://u:pw-secret@db?colour=blue", /unknown option "colour"/],
-    ["esdb://u:pw-secret@db?tlsVerifyCert=false", /tlsCAFile/],
-    ["esdb://u:pw-secret@db?keepAliveInterval=-1", /keepAliveInterval must stay enabled/],
-  ];
-  for (const [text, message] of cases) {
-    assert.throws(() => clientConnectionString(text), (error: Error) => {
-      assert.ok(error instanceof EventStoreConnectionStringError);
-      assert.match(error.message, message);
-      assert.doesNotMatch(error.message, /pw-secret/);
-      return true;
-    });
-  }
-});
-
-Deno.test("endpointsOf() names the hosts without the credentials", () => {
-  assert.equal(
-    endpointsOf("esdb://admin:p@ss@node1:2113,node2:2113?tls=false"),
-    "node1:2113,node2:2113",
-  );
-  assert.equal(endpointsOf("kurrentdb+discover://cluster.local:2113/"), "cluster.local:2113");
-});
 
 Deno.test("toExpectedRevision() maps the port's revisions onto the client's", () => {
   assert.equal(toExpectedRevision("any"), ANY);

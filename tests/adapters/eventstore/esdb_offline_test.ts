@@ -3,7 +3,7 @@
 // real server).
 import assert from "node:assert/strict";
 import { esdbEventStore, EventStoreUnavailable } from "../../../adapters/eventstore/esdb.ts";
-import { EventStoreConnectionStringError } from "../../../adapters/eventstore/esdb_mapping.ts";
+import { EventStoreConnectionStringError } from "../../../adapters/eventstore/esdb_connection_string.ts";
 import type { NewEvent } from "../../../application/ports/event_store.ts";
 import { type Logger, silentLogger } from "../../../application/ports/logger.ts";
 import { freePort } from "../../support/process.ts";
@@ -26,6 +26,8 @@ Deno.test("esdbEventStore() refuses a malformed connection string without repeat
       "esdb://admin:s3cret-pw@localhost:2113?tls=maybe",
       "esdb://admin:s3cret-pw@localhost:2113?tlsVerifyCert=false",
       "esdb://admin:s3cret-pw@localhost:2113?colour=blue",
+      "esdb://admin:s3cret-pw@localhost:2113?throwOnAppendFailure=false",
+      "esdb://admin:s3cret:pw@localhost:2113",
       "http://admin:s3cret-pw@localhost:2113",
     ]
   ) {

@@ -2,102 +2,10 @@
 // AllStreamSubscription: a Transform that emits "caughtUp" when it processes the server's
 // marker, after the events before it went into its buffer — as the client's does.
 import assert from "node:assert/strict";
-import { Transform } from "node:stream";
-import type { ResolvedEvent } from "@eventstore/db-client";
-import {
-  type Feed,
-  followAll,
-  type Session,
-} from "../../../adapters/eventstore/esdb_subscription.ts";
+import { followAll } from "../../../adapters/eventstore/esdb_subscription.ts";
 import type { RecordedEvent } from "../../../application/ports/event_store.ts";
 import { silentLogger } from "../../../application/ports/logger.ts";
-
-const CAUGHT_UP = "caughtUp";
-type Item = ResolvedEvent | typeof CAUGHT_UP | Error;
-
-class FakeFeed extends Transform {
-  unsubscribed = false;
-  constructor() {
-    super({ objectMode: true });
-  }
-  override _transform(item: Item, _: unknown, next: (e?: Error | null, v?: unknown) => void) {
-    if (item === CAUGHT_UP) {
-      this.emit("caughtUp");
-      return next();
-    }
-    if (item instanceof Error) {
-      this.emit("error", item); // as the client does with its gRPC stream's errors
-      return next();
-    }
-    next(null, item);
-  }
-  unsubscribe() {
-    this.unsubscribed = true;
-    this.end();
-    return Promise.resolve();
-  }
-}
-
-const resolved = (position: number, streamId = "plan-1", type = "PlanCreated"): ResolvedEvent => ({
-  event: {
-    streamId,
-    id: crypto.randomUUID(),
-    revision: 0n,
-    type,
-    data: { position },
-    metadata: {
-      eventId: `e-${position}`,
-      correlationId: "c",
-      causationId: "c",
-      cause: { kind: "system", reason: "test" },
-    },
-    isJson: true,
-    created: new Date(0),
-    position: { commit: BigInt(position), prepare: BigInt(position) },
-  } as NonNullable<ResolvedEvent["event"]>,
-});
-
-/** Sessions that each replay a script once subscribed, recording where they started. */
-const scripted = (...scripts: Item[][]) => {
-  const subscribedAfter: number[] = [];
-  const feeds: FakeFeed[] = [];
-  let closed = 0;
-  const connect = (): Session => ({
-    subscribe: (after: number): Feed => {
-      subscribedAfter.push(after);
-      const feed = new FakeFeed();
-      feeds.push(feed);
-      const script = scripts[feeds.length - 1] ?? [];
-      queueMicrotask(() => {
-        for (const item of script) feed.write(item);
-      });
-      return feed;
-    },
-    close: () => {
-      closed++;
-      return Promise.resolve();
-    },
-  });
-  return { connect, subscribedAfter, feeds, closedSessions: () => closed };
-};
-
-const checkpoints = (start = 0) => {
-  const stored: number[] = [];
-  return {
-    stored,
-    readCheckpoint: () => Promise.resolve(stored.at(-1) ?? start),
-    storeCheckpoint: (_: string, position: number) => {
-      stored.push(position);
-      return Promise.resolve();
-    },
-  };
-};
-
-const deferred = <T = void>() => {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => resolve = r);
-  return { promise, resolve };
-};
+import { CAUGHT_UP, checkpoints, deferred, resolved, scripted } from "./esdb_feeds.ts";
 
 Deno.test("subscribeAll() reports caught up only after the events before it are handled", async () => {
   const { connect, feeds } = scripted([resolved(10), resolved(20), resolved(30), CAUGHT_UP]);

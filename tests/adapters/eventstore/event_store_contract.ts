@@ -215,6 +215,78 @@ export const eventStoreContract = (
     assert.deepEqual((await store.readStream(stream)).map((e) => e.type), ["A", "B", "C", "D"]);
   });
 
+  test("append() made durable checks and appends as any other", async (open) => {
+    const store = await open();
+    const stream = streamName("stripeEvent");
+    const durable = { durable: true };
+    assert.equal(
+      (await store.append(stream, [newEvent("A")], "noStream", durable)).nextRevision,
+      0,
+    );
+    await rejectsWrongRevision(store.append(stream, [newEvent("B")], "noStream", durable), {
+      streamId: stream,
+      actual: 0,
+    });
+    assert.equal(
+      (await store.append(stream, [newEvent("C")], 0, { durable: false })).nextRevision,
+      1,
+    );
+    assert.deepEqual((await store.readStream(stream)).map((e) => e.type), ["A", "C"]);
+  });
+
+  test("truncateBefore() drops the first events from reads, keeping true revisions", async (open) => {
+    const store = await open();
+    const stream = streamName("lease");
+    await store.append(stream, ["A", "B", "C", "D", "E"].map((t) => newEvent(t)), "noStream");
+    await store.truncateBefore(stream, 3);
+    const kept = await store.readStream(stream);
+    assert.deepEqual(kept.map((e) => [e.revision, e.type]), [[3, "D"], [4, "E"]]);
+
+    // Appends go on from the stream's last revision, not from the count of events read.
+    await rejectsWrongRevision(store.append(stream, [newEvent("X")], 1), {
+      streamId: stream,
+      actual: 4,
+    });
+    await rejectsWrongRevision(store.append(stream, [newEvent("X")], "noStream"), {
+      streamId: stream,
+      actual: 4,
+    });
+    assert.equal((await store.append(stream, [newEvent("F")], 4)).nextRevision, 5);
+    assert.equal((await store.append(stream, [newEvent("G")], "exists")).nextRevision, 6);
+    assert.equal((await store.append(stream, [], 6)).nextRevision, 6);
+
+    // Down to the last event: the stream still exists, at its revision.
+    await store.truncateBefore(stream, 6);
+    assert.deepEqual((await store.readStream(stream)).map((e) => [e.revision, e.type]), [
+      [6, "G"],
+    ]);
+    assert.equal((await store.append(stream, [newEvent("H")], 6)).nextRevision, 7);
+    const second = await open();
+    assert.deepEqual((await second.readStream(stream)).map((e) => [e.revision, e.type]), [
+      [6, "G"],
+      [7, "H"],
+    ], "a second instance reads the same");
+  });
+
+  test("truncateBefore() refuses to drop a stream's last event and never brings events back", async (open) => {
+    const store = await open();
+    const stream = streamName("lease");
+    await store.append(stream, ["A", "B", "C"].map((t) => newEvent(t)), "noStream");
+    await assert.rejects(() => store.truncateBefore(stream, 3), RangeError);
+    await assert.rejects(() => store.truncateBefore(stream, -1), RangeError);
+    await assert.rejects(() => store.truncateBefore(stream, 1.5), RangeError);
+    assert.deepEqual((await store.readStream(stream)).map((e) => e.revision), [0, 1, 2]);
+
+    const missing = streamName("missing");
+    await assert.rejects(() => store.truncateBefore(missing, 0), RangeError);
+    assert.deepEqual(await store.readStream(missing), []);
+    assert.equal((await store.append(missing, [newEvent("A")], "noStream")).nextRevision, 0);
+
+    await store.truncateBefore(stream, 2);
+    await store.truncateBefore(stream, 0);
+    assert.deepEqual((await store.readStream(stream)).map((e) => e.revision), [2]);
+  });
+
   test("two writers at the same expected revision: exactly one wins", async (open) => {
     const [one, two] = [await open(), await open()];
     for (const expected of ["noStream", 0] as const) {

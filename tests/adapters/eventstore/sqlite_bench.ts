@@ -62,6 +62,22 @@ Deno.bench("append: 1 event to one of 1,000 streams, own transaction", async () 
   revisions[stream] = result.nextRevision;
 });
 
+// Durable appends (synchronous=FULL for their transaction, as the webhook's record): the sync
+// to disk is the cost, shared by the appends made together.
+let durables = 0;
+Deno.bench("append: 1 durable event to a new stream, own transaction", async () => {
+  await appends.append(`durable-${durables++}`, [event()], "noStream", { durable: true });
+});
+Deno.bench(`append: ${TOGETHER} durable single-event appends made together`, async () => {
+  const round = durables++;
+  await Promise.all(
+    Array.from(
+      { length: TOGETHER },
+      (_, i) => appends.append(`durable-${round}-${i}`, [event()], "noStream", { durable: true }),
+    ),
+  );
+});
+
 let together = 0;
 for (const [name, store] of [["group commit", appends], ["maxGroup 1", ungrouped]] as const) {
   Deno.bench(`append: ${TOGETHER} single-event appends made together, ${name}`, async () => {

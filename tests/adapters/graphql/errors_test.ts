@@ -68,6 +68,39 @@ Deno.test(
 );
 
 Deno.test(
+  "streamEvents refuses EventStoreDB's system streams ($-prefixed) as BAD_USER_INPUT",
+  withApi(async (api) => {
+    const plan = await createPlan(api);
+    await api.store.append(`$$plan-${plan.id}`, [{
+      type: "$metadata",
+      data: { $maxCount: 1 },
+      metadata: {
+        eventId: "meta-1",
+        correlationId: "t",
+        causationId: "t",
+        cause: { kind: "system", reason: "test" },
+      },
+    }], "any");
+    for (const streamId of [`$$plan-${plan.id}`, "$nudges-checkpoint-projections", "$settings"]) {
+      const error = await refused(
+        api,
+        `query($s: String!) { streamEvents(streamId: $s) { type } }`,
+        {
+          s: streamId,
+        },
+      );
+      assert.equal(error.extensions.code, "BAD_USER_INPUT", streamId);
+      assert.match(error.message, /^streamId: must not start with \$/, streamId);
+    }
+    const { streamEvents } = await api.data(
+      `query($s: String!) { streamEvents(streamId: $s) { type } }`,
+      { s: `plan-${plan.id}` },
+    );
+    assert.deepEqual(streamEvents, [{ type: "PlanCreated" }]);
+  }),
+);
+
+Deno.test(
   "an id that names nothing is NOT_FOUND",
   withApi(async (api) => {
     const update = await refused(

@@ -219,7 +219,7 @@ Deno.test("a holder whose renewal finds another holder stops its work and leaves
   try {
     await eventually("a holds", () => a.held());
     // Another process took it (its clock ran ahead, say): a's next renewal must see so.
-    const revision = (await store.readStream(STREAM)).length - 1;
+    const revision = (await store.readStream(STREAM)).at(-1)!.revision;
     await store.append(STREAM, [{
       type: "LeaseAcquired",
       data: { holder: "intruder", until: "2026-03-01T13:00:00.000Z" },

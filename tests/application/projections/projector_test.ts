@@ -9,7 +9,10 @@ import {
   type ReadModelStore,
   type ReadView,
 } from "../../../application/ports/read_model.ts";
-import { writer } from "./events.ts";
+import { leaseCommands, TRUNCATE_EVERY } from "../../../application/lease/commands.ts";
+import { leaseStream } from "../../../application/lease/lease.ts";
+import { steppingClock } from "../../support/clocks.ts";
+import { AT, writer } from "./events.ts";
 
 const lastPosition = async (store: EventStore) =>
   (await store.readAll({ limit: 1_000_000 })).at(-1)?.position ?? 0;
@@ -122,6 +125,39 @@ Deno.test("a read model built from another event store is rebuilt from this one"
   } finally {
     await second.stop();
   }
+});
+
+Deno.test("a read model whose checkpoint is a lease renewal truncated since is not rebuilt", async () => {
+  const store = memoryEventStore();
+  await writer(store).createPlan("p1", "Gold");
+  const lease = leaseCommands({ store, name: "outbox", holder: "a" });
+  const clock = steppingClock(AT, 20_000);
+  const renew = async (upTo: number) => {
+    while (((await store.readStream(leaseStream("outbox"))).at(-1)?.revision ?? -1) < upTo) {
+      await lease.acquire(clock(), 60_000);
+    }
+  };
+  let resets = 0;
+  const readModel = memoryReadModel();
+  const watched: ReadModelStore = { ...readModel, reset: () => (resets++, readModel.reset()) };
+  // Checkpoints on a renewal that is truncated away later, then on one kept past the
+  // truncation (the stream's third event, at revision TRUNCATE_EVERY + 2).
+  for (const [checkpointAt, renewedTo] of [[4, TRUNCATE_EVERY + 2], [TRUNCATE_EVERY + 2, 0]]) {
+    await renew(checkpointAt!);
+    const first = startProjector({ store, readModel: watched });
+    await caughtUp(first, store);
+    await first.stop();
+    assert.equal(readModel.checkpoint().revision, checkpointAt);
+    await renew(renewedTo!);
+    const again = startProjector({ store, readModel: watched });
+    try {
+      await caughtUp(again, store);
+    } finally {
+      await again.stop();
+    }
+  }
+  assert.equal(resets, 0, "the read model was rebuilt");
+  assert.deepEqual(readModel.list("plans").map((p) => p.name), ["Gold"]);
 });
 
 Deno.test("onPlanChanged() tells every change of a plan in order, its tiers' changes included", async () => {

@@ -126,6 +126,16 @@ Deno.test("handleCommand() creates no stream when its first command is refused",
   assert.deepEqual(await store.readStream("tag-1"), []);
 });
 
+Deno.test("handleCommand() appends a truncated stream at its last revision, not its event count", async () => {
+  const store = memoryEventStore();
+  for (const name of ["a", "b", "c", "d"]) await appendByOther(store, name);
+  await store.truncateBefore("tag-1", 2);
+  const result = await run(store, rename("e"), { maxAttempts: 1 });
+  assert.equal(result.revision, 4);
+  assert.deepEqual(await names(store), ["c", "d", "e"]);
+  assert.equal((await run(store, rename("f"), { expectedRevision: 4 })).revision, 5);
+});
+
 Deno.test("handleCommand() retries after a concurrent append and decides again", async () => {
   const { store, reads } = racingStore(["beta"]);
   await appendByOther(store, "alpha");
