@@ -1,8 +1,11 @@
 /**
- * The Bus on Apache Kafka through kafkajs. Offsets are committed by hand, one message at
- * a time and only after its handler succeeded (or after its dead-letter copy was
- * written), so a crash at any point redelivers instead of losing. Partitions are
- * processed one message at a time, which keeps every key's order.
+ * The Bus on Apache Kafka through kafkajs. Each consumer runs up to `concurrency`
+ * handlers at once across its partitions, never two of one key (window.ts). Offsets are
+ * committed by hand, per partition only up to the first message not yet done (handled,
+ * or its dead-letter copy written), so a crash at any point redelivers instead of
+ * losing, and redelivers at most the messages in hand. A batch kafkajs fetched is done
+ * before it fetches the next (its rule), so a rebalance waits for the handlers running.
+ * Published batches are split so that no request carries more than the broker takes.
  * @module
  */
 import {
@@ -10,22 +13,28 @@ import {
   type Consumer as KafkaConsumer,
   type IHeaders,
   Kafka,
+  type KafkaMessage,
   type LogEntry,
   logLevel,
   Partitioners,
   type Producer,
 } from "kafkajs";
-import type {
-  Bus,
-  ConsumeOptions,
-  Consumer,
-  OutgoingMessage,
+import {
+  type Bus,
+  type BusBrowser,
+  type ConsumeOptions,
+  type Consumer,
+  type IncomingMessage,
+  MAX_MESSAGE_BYTES,
+  type OutgoingMessage,
 } from "../../application/ports/bus.ts";
 import { HEADERS } from "../../application/shared/integration_events.ts";
 import { type Logger, silentLogger } from "../../application/ports/logger.ts";
 import type { Metrics } from "../../application/ports/metrics.ts";
-import { checkOutgoing, deadLetterMessage } from "./messages.ts";
-import { deliver, deliveryPolicy, gate, outcomeCounter } from "./delivery.ts";
+import { checkOutgoing, deadLetterMessage, messageBytes } from "./messages.ts";
+import { deliver, deliveryPolicy, gate, type Outcome, outcomeCounter } from "./delivery.ts";
+import { kafkaBrowser } from "./kafka_topics.ts";
+import { messageWindow } from "./window.ts";
 
 export type KafkaBusOptions = {
   brokers: readonly string[];
@@ -38,6 +47,12 @@ export type KafkaBusOptions = {
   sessionTimeoutMs?: number;
   /** Counts messages consumed and dead-lettered. */
   metrics?: Metrics;
+  /**
+   * Bytes a produce request carries at most (default MAX_MESSAGE_BYTES, under the
+   * broker's message.max.bytes of 1 MiB): kafkajs puts a partition's messages in one
+   * record batch, which the broker refuses whole when it is over its limit.
+   */
+  maxRequestBytes?: number;
 };
 
 // Retries are bounded on purpose (see the producer); the warning that this weakens
@@ -54,6 +69,28 @@ const toLogger = (logger: Logger) => () => ({ level, log }: LogEntry) => {
 
 const text = (value: IHeaders[string]): string =>
   value === undefined ? "" : Array.isArray(value) ? value.map(String).join(",") : String(value);
+
+/** Consecutive runs of `messages`, each at most `limit` bytes (a larger message alone). */
+export const splitByBytes = (
+  messages: readonly OutgoingMessage[],
+  limit: number,
+): OutgoingMessage[][] => {
+  const runs: OutgoingMessage[][] = [];
+  let run: OutgoingMessage[] = [];
+  let size = 0;
+  for (const message of messages) {
+    const bytes = messageBytes(message);
+    if (run.length > 0 && size + bytes > limit) {
+      runs.push(run);
+      run = [];
+      size = 0;
+    }
+    run.push(message);
+    size += bytes;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+};
 
 const byTopic = (messages: readonly OutgoingMessage[]) => {
   const topics = new Map<string, { key: string; value: string; headers?: IHeaders }[]>();
@@ -80,7 +117,22 @@ const subscribe = async (consumer: KafkaConsumer, topics: readonly string[]) => 
   }
 };
 
-export const kafkaBus = (options: KafkaBusOptions): Bus => {
+const toIncoming = (
+  topic: string,
+  partition: number,
+  message: KafkaMessage,
+): IncomingMessage => ({
+  topic,
+  partition,
+  offset: message.offset,
+  key: message.key?.toString() ?? "",
+  value: message.value?.toString() ?? "",
+  headers: Object.fromEntries(
+    Object.entries(message.headers ?? {}).map(([name, value]) => [name, text(value)]),
+  ),
+});
+
+export const kafkaBus = (options: KafkaBusOptions): Bus & BusBrowser => {
   const logger = options.logger ?? silentLogger;
   const kafka = new Kafka({
     clientId: options.clientId ?? "nudges",
@@ -114,9 +166,14 @@ export const kafkaBus = (options: KafkaBusOptions): Bus => {
       return p;
     })();
 
+  // One request at a time, in order (the producer has one in flight): a key's messages
+  // keep their order across requests.
+  const maxRequestBytes = options.maxRequestBytes ?? MAX_MESSAGE_BYTES;
   const send = async (messages: readonly OutgoingMessage[]) => {
     const p = await connected();
-    await p.sendBatch({ acks: -1, topicMessages: byTopic(messages) });
+    for (const run of splitByBytes(messages, maxRequestBytes)) {
+      await p.sendBatch({ acks: -1, topicMessages: byTopic(run) });
+    }
   };
 
   const consumers = new Set<Consumer>();
@@ -124,11 +181,10 @@ export const kafkaBus = (options: KafkaBusOptions): Bus => {
 
   const consume = async (consumeOptions: ConsumeOptions): Promise<Consumer> => {
     if (closed) throw new Error("the bus is closed");
-    const policy = deliveryPolicy(consumeOptions);
+    const log = logger.with({ groupId: consumeOptions.groupId });
+    const policy = deliveryPolicy(consumeOptions, log);
     const { groupId, topics, handler } = consumeOptions;
-    const log = logger.with({ groupId });
     const control = gate();
-    let inHand: Promise<void> = Promise.resolve();
     const consumer: KafkaConsumer = kafka.consumer({
       groupId,
       sessionTimeout,
@@ -141,43 +197,107 @@ export const kafkaBus = (options: KafkaBusOptions): Bus => {
         error: String(payload.error),
         restart: payload.restart,
       }));
+
+    // kafkajs' heartbeat throws when the group rebalances: kept for the batch to rethrow
+    // once its handlers are done, so that they finish and commit before the rejoin.
+    let beat: () => Promise<void> = () => Promise.resolve();
+    let rebalance: unknown = null;
+    const keepAlive = () =>
+      beat().catch((error) => {
+        rebalance ??= error;
+      });
+
+    const run = async (message: IncomingMessage): Promise<Outcome> => {
+      const outcome = await deliver(message, handler, policy, control, keepAlive);
+      if (outcome.kind !== "deadLetter") return outcome;
+      log.warn("message dead-lettered", {
+        topic: message.topic,
+        partition: message.partition,
+        offset: message.offset,
+        correlationId: message.headers[HEADERS.correlationId],
+        error: outcome.error,
+      });
+      // The copy is written before the offset may pass it; a broker away for longer than
+      // the producer's retries leaves the message to the next consumer.
+      for (let attempt = 1;; attempt++) {
+        try {
+          await send([deadLetterMessage(message, groupId, outcome)]);
+          return outcome;
+        } catch (error) {
+          log.error("dead-letter copy not written, trying again", { error: String(error) });
+          if (control.stopping.aborted) return { kind: "abandoned" };
+          await control.wait(Math.min(1000 * attempt, 10_000));
+        }
+      }
+    };
+
+    // Commits of the finished runs, one request at a time, each with every partition
+    // that moved since the last; a failed one (a rebalance) only means redelivery.
+    let committing: Promise<void> | null = null;
+    let again = false;
+    const commit = (): Promise<void> => {
+      if (committing) {
+        again = true;
+        return committing;
+      }
+      committing = (async () => {
+        do {
+          again = false;
+          const commits = window.commits();
+          if (commits.length === 0) continue;
+          try {
+            await consumer.commitOffsets(
+              commits.map(({ topic, partition, nextOffset }) => ({
+                topic,
+                partition,
+                offset: nextOffset,
+              })),
+            );
+            for (const { settled } of commits) {
+              for (const { message, outcome } of settled) count(outcome, groupId, message.topic);
+            }
+          } catch (error) {
+            log.warn("offsets not committed; those messages will come again", {
+              error: String(error),
+            });
+          }
+        } while (again);
+      })().finally(() => committing = null);
+      return committing;
+    };
+
+    const window = messageWindow({
+      concurrency: policy.concurrency,
+      gate: control,
+      run,
+      onSettled: () => void commit(),
+      keepAlive,
+    });
+
     await consumer.connect();
     try {
       await subscribe(consumer, topics);
       await consumer.run({
         autoCommit: false,
-        partitionsConsumedConcurrently: 1,
-        eachMessage: ({ topic, partition, message, heartbeat }) => {
-          const handled = (async () => {
-            const incoming = {
-              topic,
-              partition,
-              offset: message.offset,
-              key: message.key?.toString() ?? "",
-              value: message.value?.toString() ?? "",
-              headers: Object.fromEntries(
-                Object.entries(message.headers ?? {}).map(([name, value]) => [name, text(value)]),
-              ),
-            };
-            const outcome = await deliver(incoming, handler, policy, control, heartbeat);
-            // Stopping: returning without a commit leaves the message to the next consumer.
-            if (outcome.kind === "abandoned") return;
-            if (outcome.kind === "deadLetter") {
-              log.warn("message dead-lettered", {
-                topic,
-                partition,
-                offset: message.offset,
-                correlationId: incoming.headers[HEADERS.correlationId],
-                error: outcome.error,
-              });
-              await send([deadLetterMessage(incoming, groupId, outcome)]);
-            }
-            const next = (BigInt(message.offset) + 1n).toString();
-            await consumer.commitOffsets([{ topic, partition, offset: next }]);
-            count(outcome, groupId, topic);
-          })();
-          inHand = handled.catch(() => {});
-          return handled;
+        eachBatchAutoResolve: false,
+        // Batches of several partitions share the window: each admits its messages.
+        partitionsConsumedConcurrently: Math.min(policy.concurrency, 64),
+        eachBatch: async ({ batch, heartbeat, resolveOffset, isRunning, isStale }) => {
+          beat = heartbeat;
+          for (const message of batch.messages) {
+            if (!isRunning() || isStale() || rebalance !== null || control.paused) break;
+            if (!await window.admit(toIncoming(batch.topic, batch.partition, message))) break;
+            resolveOffset(message.offset);
+          }
+          // kafkajs fetches again once every batch it handed out returned; messages not
+          // admitted (paused, stopping) are fetched again from the last one resolved.
+          await window.drained();
+          await commit();
+          if (rebalance !== null) {
+            const error = rebalance;
+            rebalance = null;
+            throw error;
+          }
         },
       });
     } catch (error) {
@@ -196,13 +316,14 @@ export const kafkaBus = (options: KafkaBusOptions): Bus => {
         control.resume();
         consumer.resume(all);
       },
-      // kafkajs refuses commits once its consumer is stopping, so the message in hand
-      // finishes and commits first; pausing keeps kafkajs from handing over another.
+      // kafkajs refuses commits once its consumer is stopping, so the handlers running
+      // finish and commit first; pausing keeps kafkajs from handing over more.
       stop: () =>
         stopped ??= (async () => {
           control.stop();
           consumer.pause(all);
-          await inHand;
+          await window.drained();
+          await commit();
           await consumer.disconnect();
           consumers.delete(handle);
         })(),
@@ -230,6 +351,8 @@ export const kafkaBus = (options: KafkaBusOptions): Bus => {
     }
   };
 
+  const browser = kafkaBrowser(kafka, toIncoming);
+
   return {
     publish: async (messages) => {
       if (closed) throw new Error("the bus is closed");
@@ -238,6 +361,7 @@ export const kafkaBus = (options: KafkaBusOptions): Bus => {
     },
     consume,
     ping,
+    ...browser,
     close: async () => {
       if (closed) return;
       closed = true;

@@ -5,8 +5,10 @@
  */
 import {
   DEAD_LETTER_HEADERS,
+  type DeadLetterReason,
   deadLetterTopic,
   type IncomingMessage,
+  MAX_MESSAGE_BYTES,
   type OutgoingMessage,
 } from "../../application/ports/bus.ts";
 
@@ -15,6 +17,23 @@ const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
 
 export const isTopicName = (name: unknown): name is string =>
   typeof name === "string" && TOPIC.test(name);
+
+const encoder = new TextEncoder();
+const bytes = (text: string) =>
+  // A UTF-16 unit is at most 3 bytes of UTF-8: most messages need no encoding to tell.
+  text.length * 3 <= MAX_MESSAGE_BYTES / 4 ? text.length * 3 : encoder.encode(text).length;
+
+/**
+ * A message's size on the wire as Kafka counts it against its limit, roughly: key,
+ * value, header names and values, and Kafka's per-record overhead.
+ */
+export const messageBytes = (message: OutgoingMessage): number => {
+  let size = 64 + bytes(message.key) + bytes(message.value);
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    size += 8 + bytes(name) + bytes(value);
+  }
+  return size;
+};
 
 /** Refuses a batch with any message Kafka would refuse or that could not be ordered. */
 export const checkOutgoing = (messages: readonly OutgoingMessage[]): void => {
@@ -38,14 +57,17 @@ export const checkOutgoing = (messages: readonly OutgoingMessage[]): void => {
         throw new TypeError(`${where} (topic ${message.topic}): header ${name} must be a string`);
       }
     }
+    const size = messageBytes(message);
+    if (size > MAX_MESSAGE_BYTES) {
+      throw new RangeError(
+        `${where} (topic ${message.topic}, key ${message.key}): ${size} bytes is over the ` +
+          `bus's limit of ${MAX_MESSAGE_BYTES} bytes a message`,
+      );
+    }
   });
 };
 
-export type DeadLetter = {
-  error: string;
-  attempts: number;
-  details?: unknown;
-};
+export type DeadLetter = DeadLetterReason;
 
 const MAX_ERROR = 4000;
 
@@ -63,6 +85,7 @@ export const deadLetterMessage = (
     [DEAD_LETTER_HEADERS.offset]: message.offset,
     [DEAD_LETTER_HEADERS.attempts]: String(attempts),
     [DEAD_LETTER_HEADERS.group]: group,
+    [DEAD_LETTER_HEADERS.at]: new Date().toISOString(),
   };
   if (details !== undefined) headers[DEAD_LETTER_HEADERS.details] = JSON.stringify(details);
   return { topic: deadLetterTopic(message.topic), key: message.key, value: message.value, headers };

@@ -78,10 +78,16 @@ export type BusLog = {
   transaction<T>(work: () => T): T;
   /** Appends messages at the end of their topics; call it inside a transaction. */
   append(messages: readonly OutgoingMessage[]): void;
-  /** The next messages of the group, oldest first across its topics. */
-  nextBatch(groupId: string, topics: readonly string[]): IncomingMessage[];
+  /** The group's committed offset in `topic`: the offset of the next message to read. */
+  committed(groupId: string, topic: string): number;
+  /** The messages from each topic's `from` offset on, oldest first across the topics. */
+  fetch(positions: readonly { topic: string; from: number }[]): IncomingMessage[];
   /** Commits the group's offset in a topic: the offset of the next message to read. */
   commit(groupId: string, topic: string, nextOffset: number): void;
+  /** Every topic with a message, sorted. */
+  topics(): string[];
+  /** Every message of `topic`, oldest first. */
+  read(topic: string): IncomingMessage[];
   /** Throws when the file cannot be read. */
   ping(): void;
   close(): void;
@@ -136,31 +142,41 @@ export const openBusLog = (path: string, fetchSize: number): BusLog => {
     }
   };
 
-  /** The next messages of the group, oldest first across its topics. */
-  const nextBatch = (groupId: string, topics: readonly string[]): IncomingMessage[] => {
+  const topics = db.prepare("SELECT topic FROM bus_topics ORDER BY topic");
+  const all = db.prepare(
+    `SELECT id, topic, topic_offset, key, value, headers FROM bus_messages
+     WHERE topic = ? ORDER BY topic_offset`,
+  );
+
+  const incoming = (row: Row): IncomingMessage => ({
+    topic: row.topic,
+    partition: 0,
+    offset: String(row.topic_offset),
+    key: row.key,
+    value: row.value,
+    headers: JSON.parse(row.headers),
+  });
+
+  /** The messages from each topic's `from` on, oldest first across the topics. */
+  const fetchFrom = (positions: readonly { topic: string; from: number }[]) => {
     const rows: Row[] = [];
-    for (const topic of topics) {
-      const from = (committed.get(groupId, topic) as { next_offset: number } | undefined)
-        ?.next_offset ?? 0;
+    for (const { topic, from } of positions) {
       rows.push(...(fetch.all(topic, from, fetchSize) as Row[]));
     }
-    return rows.sort((a, b) => a.id - b.id).slice(0, fetchSize).map((row) => ({
-      topic: row.topic,
-      partition: 0,
-      offset: String(row.topic_offset),
-      key: row.key,
-      value: row.value,
-      headers: JSON.parse(row.headers),
-    }));
+    return rows.sort((a, b) => a.id - b.id).slice(0, fetchSize).map(incoming);
   };
 
   return {
     transaction,
     append,
-    nextBatch,
+    committed: (groupId, topic) =>
+      (committed.get(groupId, topic) as { next_offset: number } | undefined)?.next_offset ?? 0,
+    fetch: fetchFrom,
     commit: (groupId, topic, next) => {
       commit.run(groupId, topic, next);
     },
+    topics: () => (topics.all() as { topic: string }[]).map((row) => row.topic),
+    read: (topic) => (all.all(topic) as Row[]).map(incoming),
     ping: () => {
       db.prepare("SELECT 1").get();
     },
