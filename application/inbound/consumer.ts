@@ -96,7 +96,11 @@ export const INBOUND_GROUP = "nudges-inbound";
  * comes before its product is parked, not retried), so retries are for a store that
  * fails for a while: about a minute and a half of backoff before dead-lettering.
  */
-export const startInbound = (bus: Bus, deps: InboundDeps): Promise<Consumer> =>
+export const startInbound = (
+  bus: Bus,
+  deps: InboundDeps,
+  { concurrency }: { concurrency?: number } = {},
+): Promise<Consumer> =>
   bus.consume({
     groupId: INBOUND_GROUP,
     topics: [TOPICS.stripeEvents],
@@ -104,4 +108,7 @@ export const startInbound = (bus: Bus, deps: InboundDeps): Promise<Consumer> =>
     maxAttempts: 10,
     initialBackoffMs: 200,
     maxBackoffMs: 30_000,
+    // Events of different Stripe objects apply in any order (parked_prices.ts); one
+    // object's keep theirs.
+    concurrency,
   });

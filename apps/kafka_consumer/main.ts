@@ -98,9 +98,12 @@ export const startKafkaConsumer = async (options: KafkaConsumerOptions): Promise
       bus: correlated,
       deps: { store, gateway: stripe.gateway, clock: systemClock, logger },
       circuit: stripe.circuit,
+      concurrency: config.busConcurrency,
     });
     opened.push(["outbound consumers", () => outbound.stop()]);
-    const inbound = await startInbound(correlated, { store, clock: systemClock, logger });
+    const inbound = await startInbound(correlated, { store, clock: systemClock, logger }, {
+      concurrency: config.busConcurrency,
+    });
     opened.push(["inbound consumer", () => inbound.stop()]);
 
     const ops = opsHandler({
