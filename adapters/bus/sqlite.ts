@@ -255,7 +255,7 @@ export const sqliteBus = (options: SqliteBusOptions): Bus & BusBrowser => {
       if (queued.length > 0) writePublishes();
       closed = true;
       await file.sync().catch(() => {});
-      file.close();
+      await file.close();
     },
   };
 };

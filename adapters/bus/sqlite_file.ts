@@ -7,6 +7,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { dirname } from "node:path";
 import type { IncomingMessage, OutgoingMessage } from "../../application/ports/bus.ts";
+import { checkpointInBackground } from "../sqlite/checkpointer.ts";
 import { walSync } from "./wal_sync.ts";
 
 const SCHEMA = `
@@ -103,7 +104,7 @@ export type BusLog = {
   sync(): Promise<void>;
   /** Throws when the file cannot be read. */
   ping(): void;
-  close(): void;
+  close(): Promise<void>;
 };
 
 /**
@@ -114,6 +115,7 @@ export const openBusLog = (path: string, fetchSize: number): BusLog => {
   if (path !== ":memory:") Deno.mkdirSync(dirname(path), { recursive: true });
   const db = openBusFile(path);
   const wal = walSync(path);
+  const checkpoints = checkpointInBackground(db, path);
 
   const nextOffset = db.prepare(
     `INSERT INTO bus_topics (topic, next_offset) VALUES (?, 1)
@@ -195,7 +197,8 @@ export const openBusLog = (path: string, fetchSize: number): BusLog => {
       db.prepare("SELECT 1").get();
     },
     sync: wal.sync,
-    close: () => {
+    close: async () => {
+      await checkpoints.stop();
       wal.close();
       db.close();
     },

@@ -21,6 +21,7 @@ import {
 } from "../../application/ports/event_store.ts";
 import { type Clock, systemClock } from "../../application/ports/clock.ts";
 import { asRecorded, checkRevision } from "../../application/ports/event_store.ts";
+import { checkpointInBackground } from "../sqlite/checkpointer.ts";
 import { pollingSubscription } from "./polling_subscription.ts";
 import { groupCommit } from "./sqlite_group_commit.ts";
 import { openEventStoreFile } from "./sqlite_file.ts";
@@ -101,6 +102,9 @@ export const sqliteEventStore = (
     throw new RangeError(`maxGroup must be a whole number of appends, 1 or more; got ${maxGroup}`);
   }
   const db = openEventStoreFile(path, busyTimeoutMs);
+  // The WAL is copied into the file by a worker, not inside an append (its fsyncs would
+  // hold the event loop): sqlite/checkpointer.ts.
+  const checkpoints = checkpointInBackground(db, path);
 
   const statements = {
     head: db.prepare("SELECT max(revision) AS revision FROM events WHERE stream_id = ?"),
@@ -209,6 +213,8 @@ export const sqliteEventStore = (
       // Appends made until now still settle: they are written, or fail, before the close.
       writer.flush();
       dbClosed = true;
+      // Not awaited: close() settles the appends before it in the same turn, as it always did.
+      void checkpoints.stop();
       db.close();
     },
   };
