@@ -8,8 +8,6 @@
 import type { Kafka } from "kafkajs";
 import type { BusBrowser, IncomingMessage } from "../../application/ports/bus.ts";
 
-const UNKNOWN_TOPIC = "UNKNOWN_TOPIC_OR_PARTITION";
-
 /** `toIncoming` turns a kafkajs message into the port's. */
 export const kafkaBrowser = (
   kafka: Kafka,
@@ -26,15 +24,11 @@ export const kafkaBrowser = (
     }
   };
 
+  // Asked only of a topic that exists: a metadata request for another would create it.
   const ends = (topic: string) =>
-    withAdmin(async (admin) => {
-      try {
-        return await admin.fetchTopicOffsets(topic);
-      } catch (error) {
-        if ((error as { type?: string }).type === UNKNOWN_TOPIC) return [];
-        throw error;
-      }
-    });
+    withAdmin(async (admin) =>
+      (await admin.listTopics()).includes(topic) ? await admin.fetchTopicOffsets(topic) : []
+    );
 
   return {
     topics: () =>

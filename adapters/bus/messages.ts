@@ -9,31 +9,17 @@ import {
   deadLetterTopic,
   type IncomingMessage,
   MAX_MESSAGE_BYTES,
+  messageBytes,
   type OutgoingMessage,
 } from "../../application/ports/bus.ts";
+
+export { messageBytes };
 
 // Kafka's rule for topic names; the in-process bus keeps to it so a topic works on both.
 const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
 
 export const isTopicName = (name: unknown): name is string =>
   typeof name === "string" && TOPIC.test(name);
-
-const encoder = new TextEncoder();
-const bytes = (text: string) =>
-  // A UTF-16 unit is at most 3 bytes of UTF-8: most messages need no encoding to tell.
-  text.length * 3 <= MAX_MESSAGE_BYTES / 4 ? text.length * 3 : encoder.encode(text).length;
-
-/**
- * A message's size on the wire as Kafka counts it against its limit, roughly: key,
- * value, header names and values, and Kafka's per-record overhead.
- */
-export const messageBytes = (message: OutgoingMessage): number => {
-  let size = 64 + bytes(message.key) + bytes(message.value);
-  for (const [name, value] of Object.entries(message.headers ?? {})) {
-    size += 8 + bytes(name) + bytes(value);
-  }
-  return size;
-};
 
 /** Refuses a batch with any message Kafka would refuse or that could not be ordered. */
 export const checkOutgoing = (messages: readonly OutgoingMessage[]): void => {

@@ -121,6 +121,11 @@ export const DEAD_LETTER_HEADERS = {
   details: "x-dead-letter-details",
   /** When it was dead-lettered (ISO 8601). */
   at: "x-dead-letter-at",
+  /**
+   * "omitted" when the value is not the original message but a note of what it was (a
+   * message too large for the bus): such a letter cannot be sent back.
+   */
+  value: "x-dead-letter-value",
 } as const;
 
 /** Headers of a dead letter sent back to its topic (application/dead_letters/). */
@@ -136,3 +141,21 @@ export const RETRY_HEADERS = {
 
 /** The largest message (key, value and headers, in bytes) either bus takes: under Kafka's default 1 MiB. */
 export const MAX_MESSAGE_BYTES = 900 * 1024;
+
+const encoder = new TextEncoder();
+// deno-lint-ignore no-control-regex
+const ASCII = /^[\x00-\x7f]*$/;
+/** UTF-8 bytes of `text`, without encoding it when it is ASCII (most messages are). */
+const utf8Bytes = (text: string) => ASCII.test(text) ? text.length : encoder.encode(text).length;
+
+/**
+ * A message's size as the bus counts it against MAX_MESSAGE_BYTES: key, value, header
+ * names and values, and Kafka's per-record overhead.
+ */
+export const messageBytes = (message: OutgoingMessage): number => {
+  let size = 64 + utf8Bytes(message.key) + utf8Bytes(message.value);
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    size += 8 + utf8Bytes(name) + utf8Bytes(value);
+  }
+  return size;
+};

@@ -2,6 +2,7 @@
 // tests/support/kafka_broker.ts).
 import { kafkaBus } from "../../../adapters/bus/kafka.ts";
 import { busContract } from "./bus_contract.ts";
+import { busOperatorsContract } from "./bus_contract_operators.ts";
 import { busWindowContract } from "./bus_contract_window.ts";
 
 const brokers = Deno.env.get("KAFKA_BROKERS");
@@ -19,3 +20,4 @@ const setup = () =>
   });
 busContract("kafka bus", setup, !brokers);
 busWindowContract("kafka bus", setup, !brokers);
+busOperatorsContract("kafka bus", setup, !brokers);

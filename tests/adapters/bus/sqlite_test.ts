@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { sqliteBus } from "../../../adapters/bus/sqlite.ts";
 import { busContract } from "./bus_contract.ts";
+import { busOperatorsContract } from "./bus_contract_operators.ts";
 import { busWindowContract } from "./bus_contract_window.ts";
 
 const setup = async () => {
@@ -16,6 +17,7 @@ const setup = async () => {
 };
 busContract("sqlite bus", setup, false);
 busWindowContract("sqlite bus", setup, false);
+busOperatorsContract("sqlite bus", setup, false);
 
 Deno.test("sqliteBus() refuses a file that is not a bus, and leaves it unchanged", async () => {
   const dir = await Deno.makeTempDir({ prefix: "nudges-bus-" });
