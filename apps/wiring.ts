@@ -15,7 +15,7 @@ import { resilientGateway, type ResilientStripe } from "../adapters/stripe/resil
 import { sharedRateLimiter, stripeRateLimit } from "../adapters/stripe/rate_limiter.ts";
 import { stripeSdkGateway } from "../adapters/stripe/sdk.ts";
 import { startStripeSimulator } from "../adapters/stripe/simulator.ts";
-import type { Bus } from "../application/ports/bus.ts";
+import type { Bus, BusBrowser } from "../application/ports/bus.ts";
 import { systemClock } from "../application/ports/clock.ts";
 import type { EventStore } from "../application/ports/event_store.ts";
 import { HEADERS } from "../application/shared/integration_events.ts";
@@ -48,7 +48,7 @@ export const openBus = async (
   clientId: string,
   logger: Logger,
   metrics?: Metrics,
-): Promise<Bus> => {
+): Promise<Bus & BusBrowser> => {
   if (config.kafkaBrokers === null) {
     return sqliteBus({ path: join(config.dataDir, DATA_FILES.bus), logger, metrics });
   }

@@ -12,19 +12,37 @@ import type { DatabaseSync } from "node:sqlite";
 
 type Reply = { path: string; error: string } | { closed: string };
 
+const WORKER = new URL("./checkpoint_worker.ts", import.meta.url);
+
 let worker: Worker | null = null;
-/** Each file checkpointed, with who hears of its failures. */
-const open = new Map<string, (error: string) => void>();
+/** Each file checkpointed, with its connection and who hears of its failures. */
+const open = new Map<string, { db: DatabaseSync; report: (error: string) => void }>();
 const closing = new Map<string, () => void>();
+
+/** A process that may not read the worker's module (a narrow --allow-read) checkpoints as SQLite does. */
+const workerAllowed = () =>
+  WORKER.protocol !== "file:" ||
+  Deno.permissions.querySync({ name: "read", path: WORKER }).state === "granted";
 
 const started = (): Worker => {
   if (worker) return worker;
-  worker = new Worker(new URL("./checkpoint_worker.ts", import.meta.url).href, { type: "module" });
-  worker.onmessage = ({ data }: MessageEvent<Reply>) => {
-    if ("error" in data) open.get(data.path)?.(data.error);
+  const current = worker = new Worker(WORKER.href, { type: "module" });
+  current.onmessage = ({ data }: MessageEvent<Reply>) => {
+    if ("error" in data) open.get(data.path)?.report(data.error);
     else closing.get(data.closed)?.();
   };
-  return worker;
+  // Should the worker fail, each connection goes back to checkpointing in its commits.
+  current.onerror = (event) => {
+    event.preventDefault();
+    if (worker === current) worker = null;
+    for (const [path, { db, report }] of open) {
+      if (db.isOpen) db.exec("PRAGMA wal_autocheckpoint = 1000");
+      report(`the checkpoint worker failed: ${event.message}`);
+      closing.get(path)?.();
+    }
+    open.clear();
+  };
+  return current;
 };
 
 export type Checkpointer = { stop(): Promise<void> };
@@ -39,16 +57,19 @@ export const checkpointInBackground = (
   path: string,
   { intervalMs = 200, report }: { intervalMs?: number; report?: (error: string) => void } = {},
 ): Checkpointer => {
-  if (path === ":memory:" || open.has(path)) return { stop: () => Promise.resolve() };
+  if (path === ":memory:" || open.has(path) || !workerAllowed()) {
+    return { stop: () => Promise.resolve() };
+  }
   started().postMessage({ open: path, intervalMs });
-  open.set(path, report ?? (() => {}));
+  open.set(path, { db, report: report ?? (() => {}) });
   db.exec("PRAGMA wal_autocheckpoint = 0");
   let stopped: Promise<void> | undefined;
   return {
     stop: () =>
       stopped ??= new Promise<void>((resolve) => {
+        if (!open.has(path) || worker === null) return resolve(); // the worker failed
         closing.set(path, resolve);
-        worker!.postMessage({ close: path });
+        worker.postMessage({ close: path });
       }).then(() => {
         closing.delete(path);
         open.delete(path);

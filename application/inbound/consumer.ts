@@ -6,7 +6,13 @@
  * @module
  */
 import { DomainError } from "../../domain/decider.ts";
-import { type Bus, type Consumer, type MessageHandler, PermanentFailure } from "../ports/bus.ts";
+import {
+  type Bus,
+  type Consumer,
+  type MessageHandler,
+  PermanentFailure,
+  RETRY_HEADERS,
+} from "../ports/bus.ts";
 import type { Clock } from "../ports/clock.ts";
 import { type EventStore, WrongExpectedRevision } from "../ports/event_store.ts";
 import { type Logger, silentLogger } from "../ports/logger.ts";
@@ -24,6 +30,7 @@ import {
   stripeEventStream,
 } from "../shared/stripe_events.ts";
 import type { InboundContext } from "./context.ts";
+import { recordDeadLetter } from "./dead_letter_record.ts";
 import { STRIPE_EVENT_HANDLERS } from "./handlers.ts";
 
 export type InboundDeps = { store: EventStore; clock: Clock; logger?: Logger };
@@ -74,12 +81,13 @@ async (message) => {
     throw asBusFailure(error);
   }
   const appliedId = nameBasedId("stripeEffect", `${stripeEventId}|applied`);
+  const retriedFrom = message.headers[RETRY_HEADERS.from];
   try {
     // Not through the command handler: a marker with no rule but "not twice", which the
     // expected revision (the one read above) enforces.
     await store.append(record, [{
       type: STRIPE_WEBHOOK_APPLIED,
-      data: { stripeEventId, appliedAt: clock() },
+      data: { stripeEventId, appliedAt: clock(), ...(retriedFrom ? { retriedFrom } : {}) },
       metadata: { ...ctx.metadata, eventId: appliedId },
     }], recorded.at(-1)?.revision ?? "noStream");
   } catch (error) {
@@ -111,4 +119,6 @@ export const startInbound = (
     // Events of different Stripe objects apply in any order (parked_prices.ts); one
     // object's keep theirs.
     concurrency,
+    // Why an event was not applied is kept in its own stream too, not only on the bus.
+    onDeadLetter: recordDeadLetter(deps, INBOUND_GROUP),
   });

@@ -130,13 +130,20 @@ export const DEAD_LETTER_HEADERS = {
 
 /** Headers of a dead letter sent back to its topic (application/dead_letters/). */
 export const RETRY_HEADERS = {
-  /** The id of the dead letter it was retried from. */
+  /** On the message sent back: the id of the dead letter it was retried from. */
   from: "x-retried-from",
   /**
    * The consumer group that dead-lettered it: only that group handles it again, the
    * topic's other groups pass it by (they handled it the first time).
    */
   group: "x-retried-for-group",
+  /**
+   * On a mark left in the dead-letter topic: the id of the letter sent back, so that it
+   * is sent back once however often a retry runs.
+   */
+  marks: "x-dead-letter-retried",
+  /** On that mark: when (ISO 8601). */
+  at: "x-dead-letter-retried-at",
 } as const;
 
 /** The largest message (key, value and headers, in bytes) either bus takes: under Kafka's default 1 MiB. */

@@ -94,7 +94,6 @@ const dev = async (load: Load) => {
   try {
     const result = await run(load, webhookUrl(API_KEY, stack.webhooks), shots);
     const ended = performance.now();
-    const total = WARMUP + result.rps * (load === "max" ? (result.sent / result.rps) : SECONDS);
     const atEnd = await applied(opsPort);
     while ((await applied(opsPort)) < WARMUP + result.sent - result.errors) {
       if (performance.now() - ended > 600_000) break;
