@@ -39,6 +39,17 @@ export type SqliteEventStoreOptions = {
    * append a transaction of its own.
    */
   maxGroup?: number;
+  /**
+   * Told after each commit that wrote events: a store on the same file in another thread
+   * (apps/dev/consumers.ts) can then be poked, instead of waiting for its next poll.
+   */
+  onCommit?: () => void;
+};
+
+/** The SQLite store, and a way to wake its subscriptions for an append made elsewhere. */
+export type SqliteEventStore = EventStore & {
+  /** Subscriptions look for new events now, as after an append of this instance. */
+  poke(): void;
 };
 
 /** An append waiting for its transaction, its events already turned into JSON. */
@@ -95,9 +106,9 @@ const settle = <T>(work: () => T): Promise<T> => {
  */
 export const sqliteEventStore = (
   path: string,
-  { clock = systemClock, busyTimeoutMs = 5000, pollMs = 50, maxGroup = 128 }:
+  { clock = systemClock, busyTimeoutMs = 5000, pollMs = 50, maxGroup = 128, onCommit }:
     SqliteEventStoreOptions = {},
-): EventStore => {
+): SqliteEventStore => {
   if (!Number.isInteger(maxGroup) || maxGroup < 1) {
     throw new RangeError(`maxGroup must be a whole number of appends, 1 or more; got ${maxGroup}`);
   }
@@ -155,7 +166,9 @@ export const sqliteEventStore = (
     write,
     maxGroup,
     committed: (appends) => {
-      if (appends.some((queued) => queued.rows.length > 0)) listeners.forEach((wake) => wake());
+      if (!appends.some((queued) => queued.rows.length > 0)) return;
+      listeners.forEach((wake) => wake());
+      onCommit?.();
     },
   });
   /** Reads and checkpoints come after the appends called before them, as they always did. */
@@ -218,5 +231,5 @@ export const sqliteEventStore = (
       db.close();
     },
   };
-  return store;
+  return Object.assign(store, { poke: () => listeners.forEach((wake) => wake()) });
 };

@@ -14,6 +14,9 @@
 //   deno task bench tests/apps/dev/dev_bench.ts
 import { benchKafka } from "../../support/bench_kafka.ts";
 import { freePort } from "../../support/process.ts";
+
+/** BUS_CONCURRENCY of this run, handed to `deno task dev` when set. */
+const busConcurrency = Deno.env.get("BUS_CONCURRENCY");
 import { startStripeStandIn } from "../../support/stripe_stand_in.ts";
 import { type DevRun, graphql, planUpdates, startDevTask } from "./dev_process.ts";
 
@@ -74,6 +77,7 @@ const run = async (name: string, extra: Record<string, string>, standIn: boolean
       PRODUCT_API_PORT: String(freePort()),
       WEBHOOKS_PORT: String(freePort()),
       KAFKA_CONSUMER_PORT: String(freePort()),
+      ...busConcurrency ? { BUS_CONCURRENCY: busConcurrency } : {},
       ...stripe ? { STRIPE_API_KEY: "sk_live_nudgesbench", STRIPE_API_BASE: stripe.url } : {},
       ...extra,
     });

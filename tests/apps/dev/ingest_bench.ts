@@ -16,6 +16,9 @@ import {
   signedProductEvents,
 } from "../../support/http_load.ts";
 import { freePort } from "../../support/process.ts";
+
+/** BUS_CONCURRENCY of this run, handed to `deno task dev` when set. */
+const busConcurrency = Deno.env.get("BUS_CONCURRENCY");
 import { API_KEY, SECRET, webhookUrl } from "../../support/webhook_fixtures.ts";
 import { startListening } from "../../support/webhooks_app.ts";
 import { startDevTask } from "./dev_process.ts";
@@ -87,6 +90,7 @@ const dev = async (load: Load) => {
     PRODUCT_API_PORT: String(freePort()),
     WEBHOOKS_PORT: String(freePort()),
     KAFKA_CONSUMER_PORT: opsPort,
+    ...busConcurrency ? { BUS_CONCURRENCY: busConcurrency } : {},
     STRIPE_WEBHOOKS_SECRET: SECRET,
     WEBHOOKS_API_KEY: API_KEY,
     LOG_LEVEL: "error",

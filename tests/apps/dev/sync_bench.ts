@@ -13,6 +13,9 @@
 //   (BENCH_PLANS, BENCH_LATENCIES=50,300, BENCH_KAFKA=0 to skip Kafka, BUS_CONCURRENCY)
 import { benchKafka } from "../../support/bench_kafka.ts";
 import { freePort } from "../../support/process.ts";
+
+/** BUS_CONCURRENCY of this run, handed to `deno task dev` when set. */
+const busConcurrency = Deno.env.get("BUS_CONCURRENCY");
 import { startStripeStandIn, type StripeStandIn } from "../../support/stripe_stand_in.ts";
 import { graphql, startDevTask } from "./dev_process.ts";
 
@@ -47,6 +50,7 @@ const measure = async (stack: string, latencyMs: number, extra: Record<string, s
       PRODUCT_API_PORT: String(freePort()),
       WEBHOOKS_PORT: String(freePort()),
       KAFKA_CONSUMER_PORT: String(freePort()),
+      ...busConcurrency ? { BUS_CONCURRENCY: busConcurrency } : {},
       STRIPE_API_KEY: "sk_live_nudgesbench",
       STRIPE_API_BASE: stripe.url,
       LOG_LEVEL: "error",
