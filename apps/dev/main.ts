@@ -58,11 +58,11 @@ export const startDev = async (
   try {
     // Commits here (webhooks, GraphQL) poke the consumers' worker, whose commits (links,
     // imports) poke this store's subscriptions: no poll tick on the way.
-    let consumers: ConsumersWorker | undefined;
+    const poked: { worker?: ConsumersWorker } = {};
     const store: EventStore & { poke?(): void } = config.eventStoreConnectionString === null
       ? sqliteEventStore(join(config.dataDir, DATA_FILES.events), {
         clock: systemClock,
-        onCommit: () => consumers?.poke(),
+        onCommit: () => poked.worker?.poke(),
       })
       : await openEventStore(config, logger.with({ component: "event_store" }));
     opened.push(["event store", () => store.close()]);
@@ -75,7 +75,7 @@ export const startDev = async (
     // Closed after the consumers (closeAll goes last first): a Stripe call in hand completes.
     const stripe = stripeTarget(config, { webhooksUrl: webhooksUrl ?? webhooks.url, logger });
     opened.push(["Stripe simulator", stripe.close]);
-    consumers = await onPort(
+    const consumers = poked.worker = await onPort(
       "KAFKA_CONSUMER_PORT",
       config.consumerPort,
       () =>
