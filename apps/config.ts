@@ -31,6 +31,8 @@ export type Config = {
   consumerPort: number;
   /** Where the embedded Stripe simulator sends its webhooks: the webhooks app. */
   webhooksUrl: string;
+  /** Handlers each bus consumer runs at once (never two of one key). */
+  busConcurrency: number;
   logLevel: LogLevel;
   /** RECONCILE_INTERVAL in ms: how often the consumer app reconciles; null: never. */
   reconcileIntervalMs: number | null;
@@ -39,6 +41,12 @@ export type Config = {
 };
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/**
+ * Handlers at once per consumer: Stripe allows 100 calls a second and takes about 300 ms
+ * a create, so about 30 calls must be in flight to keep up with its limit.
+ */
+export const DEFAULT_BUS_CONCURRENCY = 32;
 
 const port = (name: string, fallback: number) =>
   z.coerce.number({ error: `${name} must be a port number` }).int().min(0).max(65535)
@@ -86,6 +94,11 @@ const Env = z.object({
   PRODUCT_API_MAX_SUBSCRIPTIONS_PER_SOCKET: count("PRODUCT_API_MAX_SUBSCRIPTIONS_PER_SOCKET", 100),
   WEBHOOKS_URL: z.url({ protocol: /^https?$/, error: "WEBHOOKS_URL must be an http(s) URL" })
     .optional(),
+  BUS_CONCURRENCY: z.coerce.number({ error: "BUS_CONCURRENCY must be a whole number" }).int({
+    error: "BUS_CONCURRENCY must be a whole number",
+  }).min(1, { error: "BUS_CONCURRENCY must be 1 or more" }).max(1000, {
+    error: "BUS_CONCURRENCY must be 1000 or less",
+  }).default(DEFAULT_BUS_CONCURRENCY),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"], {
     error: "LOG_LEVEL must be debug, info, warn or error",
   }).default("info"),
@@ -157,6 +170,7 @@ export const loadConfig = (
     productApiMaxSubscriptionsPerSocket: e.PRODUCT_API_MAX_SUBSCRIPTIONS_PER_SOCKET,
     consumerPort: e.KAFKA_CONSUMER_PORT,
     webhooksUrl: (e.WEBHOOKS_URL ?? `http://127.0.0.1:${e.WEBHOOKS_PORT}`).replace(/\/+$/, ""),
+    busConcurrency: e.BUS_CONCURRENCY,
     logLevel: e.LOG_LEVEL,
     reconcileIntervalMs: durationMs(e.RECONCILE_INTERVAL),
     madeUp,

@@ -11,15 +11,12 @@ import { sqliteEventStore } from "../adapters/eventstore/sqlite.ts";
 import type { ReadinessCheck } from "../adapters/http/ops.ts";
 import { jsonLogger } from "../adapters/observability/json_logger.ts";
 import { contextLogger, withLogFields } from "../adapters/observability/log_context.ts";
-import {
-  resilientGateway,
-  type ResilientStripe,
-  stripeRateLimit,
-} from "../adapters/stripe/resilience.ts";
+import { resilientGateway, type ResilientStripe } from "../adapters/stripe/resilience.ts";
+import { sharedRateLimiter, stripeRateLimit } from "../adapters/stripe/rate_limiter.ts";
 import { SDK_API_VERSION } from "../adapters/stripe/sdk.ts";
 import { stripeSdkApi } from "../adapters/stripe/sdk_reader.ts";
 import { startStripeSimulator } from "../adapters/stripe/simulator.ts";
-import type { Bus } from "../application/ports/bus.ts";
+import type { Bus, BusBrowser } from "../application/ports/bus.ts";
 import { systemClock } from "../application/ports/clock.ts";
 import type { EventStore } from "../application/ports/event_store.ts";
 import { HEADERS } from "../application/shared/integration_events.ts";
@@ -53,7 +50,7 @@ export const openBus = async (
   clientId: string,
   logger: Logger,
   metrics?: Metrics,
-): Promise<Bus> => {
+): Promise<Bus & BusBrowser> => {
   if (config.kafkaBrokers === null) {
     return sqliteBus({ path: join(config.dataDir, DATA_FILES.bus), logger, metrics });
   }
@@ -156,8 +153,11 @@ export const openStripe = (
     {
       metrics,
       // Stripe's own rate limit (100/s live, 25/s in test mode), kept on our side so that
-      // bursts wait instead of drawing 429s. The simulator has no limit to respect.
-      requestsPerSecond: config.stripeApiKey === null ? null : stripeRateLimit(apiKey),
+      // bursts wait instead of drawing 429s: one bucket for the whole process, whatever
+      // calls Stripe in it. The simulator has no limit to respect.
+      limiter: config.stripeApiKey === null
+        ? null
+        : sharedRateLimiter(apiKey, stripeRateLimit(apiKey)),
       onRetry: ({ attempt, delayMs, error }) =>
         logger.warn("Stripe call failed, retrying", { attempt, delayMs, error }),
     },

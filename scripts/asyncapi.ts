@@ -7,7 +7,7 @@
  * @module
  */
 import { z } from "zod";
-import { DEAD_LETTER_HEADERS, deadLetterTopic } from "../application/ports/bus.ts";
+import { DEAD_LETTER_HEADERS, deadLetterTopic, RETRY_HEADERS } from "../application/ports/bus.ts";
 import * as events from "../application/shared/integration_events.ts";
 import { HEADERS, TOPICS } from "../application/shared/integration_events.ts";
 
@@ -177,13 +177,20 @@ export const asyncApiDocument = (): Json => {
             [HEADERS.eventId]: header("The domain event's id: the dedupe key."),
             [HEADERS.correlationId]: header("The id of the request that started the chain."),
             [HEADERS.causationId]: header("The id of the message or request that caused it."),
+            [RETRY_HEADERS.from]: header(
+              "On a message sent back by `deno task dead-letters retry`: the dead letter's id.",
+            ),
+            [RETRY_HEADERS.group]: header(
+              "With it: the consumer group that gave up on it. Only that group handles it again.",
+            ),
           },
         },
         DeadLetterHeaders: {
           type: "object",
           description: "The original message's headers, and these.",
           required: Object.values(DEAD_LETTER_HEADERS).filter((h) =>
-            h !== DEAD_LETTER_HEADERS.details
+            h !== DEAD_LETTER_HEADERS.details && h !== DEAD_LETTER_HEADERS.at &&
+            h !== DEAD_LETTER_HEADERS.value
           ),
           properties: {
             [DEAD_LETTER_HEADERS.error]: header("Why the last attempt failed."),
@@ -194,6 +201,13 @@ export const asyncApiDocument = (): Json => {
             [DEAD_LETTER_HEADERS.group]: header("The consumer group that gave up."),
             [DEAD_LETTER_HEADERS.details]: header(
               "JSON: what the failure carried, e.g. the zod issues of a schema mismatch.",
+            ),
+            [DEAD_LETTER_HEADERS.at]: header(
+              "When it was dead-lettered (ISO 8601); absent on letters written before it was kept.",
+            ),
+            [DEAD_LETTER_HEADERS.value]: header(
+              '"omitted" on a note that stands in for a message too large for the bus: its ' +
+                "payload says which event it was, and it cannot be sent back.",
             ),
           },
         },

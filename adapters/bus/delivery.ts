@@ -1,14 +1,17 @@
 /**
  * How both bus adapters hand one message to its handler: attempts with exponential
  * backoff, an immediate give-up on PermanentFailure, patience while the consumer is
- * paused, and letting go (uncommitted) when the consumer stops.
+ * paused, and letting go (uncommitted) when the consumer stops. Which messages run at
+ * once, and which offsets may be committed, is window.ts.
  * @module
  */
 import {
   type ConsumeOptions,
   type IncomingMessage,
   PermanentFailure,
+  RETRY_HEADERS,
 } from "../../application/ports/bus.ts";
+import { type Logger, silentLogger } from "../../application/ports/logger.ts";
 import { type Metrics, noMetrics } from "../../application/ports/metrics.ts";
 import { type DeadLetter, isTopicName } from "./messages.ts";
 
@@ -66,13 +69,20 @@ export const gate = (): Gate => {
 };
 
 export type DeliveryPolicy = {
+  groupId: string;
   maxAttempts: number;
   initialBackoffMs: number;
   maxBackoffMs: number;
+  concurrency: number;
+  onDeadLetter?: ConsumeOptions["onDeadLetter"];
+  logger: Logger;
 };
 
 /** The policy of a consumer, after checking its options. */
-export const deliveryPolicy = (options: ConsumeOptions): DeliveryPolicy => {
+export const deliveryPolicy = (
+  options: ConsumeOptions,
+  logger: Logger = silentLogger,
+): DeliveryPolicy => {
   if (typeof options.groupId !== "string" || options.groupId.trim() === "") {
     throw new TypeError("consume(): groupId must be a non-empty string");
   }
@@ -89,12 +99,19 @@ export const deliveryPolicy = (options: ConsumeOptions): DeliveryPolicy => {
     throw new TypeError(`consume() of group ${options.groupId}: handler must be a function`);
   }
   const policy = {
+    groupId: options.groupId,
     maxAttempts: options.maxAttempts ?? 5,
     initialBackoffMs: options.initialBackoffMs ?? 100,
     maxBackoffMs: options.maxBackoffMs ?? 5000,
+    concurrency: options.concurrency ?? 1,
+    onDeadLetter: options.onDeadLetter,
+    logger,
   };
   if (!Number.isInteger(policy.maxAttempts) || policy.maxAttempts < 1) {
     throw new RangeError(`maxAttempts must be a whole number from 1, got ${policy.maxAttempts}`);
+  }
+  if (!Number.isInteger(policy.concurrency) || policy.concurrency < 1) {
+    throw new RangeError(`concurrency must be a whole number from 1, got ${policy.concurrency}`);
   }
   if (!(policy.initialBackoffMs >= 0) || !(policy.maxBackoffMs >= policy.initialBackoffMs)) {
     throw new RangeError(
@@ -127,6 +144,29 @@ export const deliver = async (
       if (!gate.stopping.aborted) await keepAlive();
     }
   };
+  const backoff = (attempt: number) =>
+    Math.min(policy.initialBackoffMs * 2 ** (attempt - 1), policy.maxBackoffMs);
+  /** Tells onDeadLetter until it listens; abandoned when the consumer stops first. */
+  const givenUp = async (letter: DeadLetter): Promise<Outcome> => {
+    for (let attempt = 1; policy.onDeadLetter; attempt++) {
+      if (gate.stopping.aborted) return { kind: "abandoned" };
+      try {
+        await policy.onDeadLetter(message, letter);
+        break;
+      } catch (error) {
+        policy.logger.warn("onDeadLetter failed, trying again", {
+          topic: message.topic,
+          offset: message.offset,
+          error: describe(error),
+        });
+        await waitFor(backoff(attempt), () => false);
+      }
+    }
+    return { kind: "deadLetter", ...letter };
+  };
+  // A dead letter sent back for another group: this group handled it the first time.
+  const retriedFor = message.headers[RETRY_HEADERS.group];
+  if (retriedFor !== undefined && retriedFor !== policy.groupId) return { kind: "handled" };
   let attempts = 0;
   for (;;) {
     while (gate.paused && !gate.stopping.aborted) await waitFor(keepAliveMs, () => !gate.paused);
@@ -137,21 +177,15 @@ export const deliver = async (
       return { kind: "handled" };
     } catch (error) {
       if (error instanceof PermanentFailure) {
-        return { kind: "deadLetter", error: describe(error), attempts, details: error.details };
+        return givenUp({ error: describe(error), attempts, details: error.details });
       }
       if (gate.paused) {
         attempts--; // the consumer was paused for a reason: this failure does not count
         continue;
       }
-      if (attempts >= policy.maxAttempts) {
-        return { kind: "deadLetter", error: describe(error), attempts };
-      }
+      if (attempts >= policy.maxAttempts) return givenUp({ error: describe(error), attempts });
       if (gate.stopping.aborted) return { kind: "abandoned" };
-      const backoff = Math.min(
-        policy.initialBackoffMs * 2 ** (attempts - 1),
-        policy.maxBackoffMs,
-      );
-      await waitFor(backoff, () => false);
+      await waitFor(backoff(attempts), () => false);
     }
   }
 };

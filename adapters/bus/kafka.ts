@@ -1,13 +1,14 @@
 /**
- * The Bus on Apache Kafka through kafkajs. Offsets are committed by hand, one message at
- * a time and only after its handler succeeded (or after its dead-letter copy was
- * written), so a crash at any point redelivers instead of losing. Partitions are
- * processed one message at a time, which keeps every key's order.
+ * The Bus on Apache Kafka through kafkajs. Each consumer (kafka_consumer.ts) runs up to
+ * `concurrency` handlers at once across its partitions, never two of one key, and commits
+ * offsets by hand, per partition only up to the first message not yet done (handled, or
+ * its dead-letter copy written), so a crash at any point redelivers instead of losing, and
+ * redelivers at most the messages in hand. Published batches are split so that no
+ * request carries more than the broker takes. Reading topics whole: kafka_topics.ts.
  * @module
  */
 import {
   type Admin,
-  type Consumer as KafkaConsumer,
   type IHeaders,
   Kafka,
   type LogEntry,
@@ -15,17 +16,20 @@ import {
   Partitioners,
   type Producer,
 } from "kafkajs";
-import type {
-  Bus,
-  ConsumeOptions,
-  Consumer,
-  OutgoingMessage,
+import {
+  type Bus,
+  type BusBrowser,
+  type ConsumeOptions,
+  type Consumer,
+  MAX_MESSAGE_BYTES,
+  type OutgoingMessage,
 } from "../../application/ports/bus.ts";
-import { HEADERS } from "../../application/shared/integration_events.ts";
 import { type Logger, silentLogger } from "../../application/ports/logger.ts";
 import type { Metrics } from "../../application/ports/metrics.ts";
-import { checkOutgoing, deadLetterMessage } from "./messages.ts";
-import { deliver, deliveryPolicy, gate, outcomeCounter } from "./delivery.ts";
+import { checkOutgoing, messageBytes } from "./messages.ts";
+import { outcomeCounter } from "./delivery.ts";
+import { kafkaConsumer, toIncoming } from "./kafka_consumer.ts";
+import { kafkaBrowser } from "./kafka_topics.ts";
 
 export type KafkaBusOptions = {
   brokers: readonly string[];
@@ -38,6 +42,12 @@ export type KafkaBusOptions = {
   sessionTimeoutMs?: number;
   /** Counts messages consumed and dead-lettered. */
   metrics?: Metrics;
+  /**
+   * Bytes a produce request carries at most (default MAX_MESSAGE_BYTES, under the
+   * broker's message.max.bytes of 1 MiB): kafkajs puts a partition's messages in one
+   * record batch, which the broker refuses whole when it is over its limit.
+   */
+  maxRequestBytes?: number;
 };
 
 // Retries are bounded on purpose (see the producer); the warning that this weakens
@@ -52,8 +62,27 @@ const toLogger = (logger: Logger) => () => ({ level, log }: LogEntry) => {
   else logger.debug(`kafkajs: ${message}`, fields);
 };
 
-const text = (value: IHeaders[string]): string =>
-  value === undefined ? "" : Array.isArray(value) ? value.map(String).join(",") : String(value);
+/** Consecutive runs of `messages`, each at most `limit` bytes (a larger message alone). */
+export const splitByBytes = (
+  messages: readonly OutgoingMessage[],
+  limit: number,
+): OutgoingMessage[][] => {
+  const runs: OutgoingMessage[][] = [];
+  let run: OutgoingMessage[] = [];
+  let size = 0;
+  for (const message of messages) {
+    const bytes = messageBytes(message);
+    if (run.length > 0 && size + bytes > limit) {
+      runs.push(run);
+      run = [];
+      size = 0;
+    }
+    run.push(message);
+    size += bytes;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+};
 
 const byTopic = (messages: readonly OutgoingMessage[]) => {
   const topics = new Map<string, { key: string; value: string; headers?: IHeaders }[]>();
@@ -65,22 +94,7 @@ const byTopic = (messages: readonly OutgoingMessage[]) => {
   return [...topics].map(([topic, messages]) => ({ topic, messages }));
 };
 
-// A consumer may start before anything was published: its metadata request has the
-// broker create the topics, which then need a moment to get a leader.
-const subscribe = async (consumer: KafkaConsumer, topics: readonly string[]) => {
-  for (let attempt = 1;; attempt++) {
-    try {
-      return await consumer.subscribe({ topics: [...topics], fromBeginning: true });
-    } catch (error) {
-      const type = (error as { type?: string }).type;
-      const young = type === "UNKNOWN_TOPIC_OR_PARTITION" || type === "LEADER_NOT_AVAILABLE";
-      if (!young || attempt >= 50) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-};
-
-export const kafkaBus = (options: KafkaBusOptions): Bus => {
+export const kafkaBus = (options: KafkaBusOptions): Bus & BusBrowser => {
   const logger = options.logger ?? silentLogger;
   const kafka = new Kafka({
     clientId: options.clientId ?? "nudges",
@@ -114,9 +128,14 @@ export const kafkaBus = (options: KafkaBusOptions): Bus => {
       return p;
     })();
 
+  // One request at a time, in order (the producer has one in flight): a key's messages
+  // keep their order across requests.
+  const maxRequestBytes = options.maxRequestBytes ?? MAX_MESSAGE_BYTES;
   const send = async (messages: readonly OutgoingMessage[]) => {
     const p = await connected();
-    await p.sendBatch({ acks: -1, topicMessages: byTopic(messages) });
+    for (const run of splitByBytes(messages, maxRequestBytes)) {
+      await p.sendBatch({ acks: -1, topicMessages: byTopic(run) });
+    }
   };
 
   const consumers = new Set<Consumer>();
@@ -124,91 +143,15 @@ export const kafkaBus = (options: KafkaBusOptions): Bus => {
 
   const consume = async (consumeOptions: ConsumeOptions): Promise<Consumer> => {
     if (closed) throw new Error("the bus is closed");
-    const policy = deliveryPolicy(consumeOptions);
-    const { groupId, topics, handler } = consumeOptions;
-    const log = logger.with({ groupId });
-    const control = gate();
-    let inHand: Promise<void> = Promise.resolve();
-    const consumer: KafkaConsumer = kafka.consumer({
-      groupId,
+    const consumer = await kafkaConsumer(kafka, consumeOptions, {
+      send,
+      count,
+      logger,
       sessionTimeout,
-      heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
-      maxWaitTimeInMs: 500,
-      allowAutoTopicCreation: true,
+      onStopped: () => consumers.delete(consumer),
     });
-    consumer.on(consumer.events.CRASH, ({ payload }) =>
-      log.error("kafka consumer crashed", {
-        error: String(payload.error),
-        restart: payload.restart,
-      }));
-    await consumer.connect();
-    try {
-      await subscribe(consumer, topics);
-      await consumer.run({
-        autoCommit: false,
-        partitionsConsumedConcurrently: 1,
-        eachMessage: ({ topic, partition, message, heartbeat }) => {
-          const handled = (async () => {
-            const incoming = {
-              topic,
-              partition,
-              offset: message.offset,
-              key: message.key?.toString() ?? "",
-              value: message.value?.toString() ?? "",
-              headers: Object.fromEntries(
-                Object.entries(message.headers ?? {}).map(([name, value]) => [name, text(value)]),
-              ),
-            };
-            const outcome = await deliver(incoming, handler, policy, control, heartbeat);
-            // Stopping: returning without a commit leaves the message to the next consumer.
-            if (outcome.kind === "abandoned") return;
-            if (outcome.kind === "deadLetter") {
-              log.warn("message dead-lettered", {
-                topic,
-                partition,
-                offset: message.offset,
-                correlationId: incoming.headers[HEADERS.correlationId],
-                error: outcome.error,
-              });
-              await send([deadLetterMessage(incoming, groupId, outcome)]);
-            }
-            const next = (BigInt(message.offset) + 1n).toString();
-            await consumer.commitOffsets([{ topic, partition, offset: next }]);
-            count(outcome, groupId, topic);
-          })();
-          inHand = handled.catch(() => {});
-          return handled;
-        },
-      });
-    } catch (error) {
-      await consumer.disconnect();
-      throw error;
-    }
-
-    const all = topics.map((topic) => ({ topic }));
-    let stopped: Promise<void> | undefined;
-    const handle: Consumer = {
-      pause: () => {
-        control.pause();
-        consumer.pause(all);
-      },
-      resume: () => {
-        control.resume();
-        consumer.resume(all);
-      },
-      // kafkajs refuses commits once its consumer is stopping, so the message in hand
-      // finishes and commits first; pausing keeps kafkajs from handing over another.
-      stop: () =>
-        stopped ??= (async () => {
-          control.stop();
-          consumer.pause(all);
-          await inHand;
-          await consumer.disconnect();
-          consumers.delete(handle);
-        })(),
-    };
-    consumers.add(handle);
-    return handle;
+    consumers.add(consumer);
+    return consumer;
   };
 
   // Readiness asks the cluster through an admin client of its own, without retries, so a
@@ -230,6 +173,8 @@ export const kafkaBus = (options: KafkaBusOptions): Bus => {
     }
   };
 
+  const browser = kafkaBrowser(kafka, toIncoming);
+
   return {
     publish: async (messages) => {
       if (closed) throw new Error("the bus is closed");
@@ -238,6 +183,7 @@ export const kafkaBus = (options: KafkaBusOptions): Bus => {
     },
     consume,
     ping,
+    ...browser,
     close: async () => {
       if (closed) return;
       closed = true;

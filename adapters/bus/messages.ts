@@ -5,10 +5,15 @@
  */
 import {
   DEAD_LETTER_HEADERS,
+  type DeadLetterReason,
   deadLetterTopic,
   type IncomingMessage,
+  MAX_MESSAGE_BYTES,
+  messageBytes,
   type OutgoingMessage,
 } from "../../application/ports/bus.ts";
+
+export { messageBytes };
 
 // Kafka's rule for topic names; the in-process bus keeps to it so a topic works on both.
 const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -38,14 +43,17 @@ export const checkOutgoing = (messages: readonly OutgoingMessage[]): void => {
         throw new TypeError(`${where} (topic ${message.topic}): header ${name} must be a string`);
       }
     }
+    const size = messageBytes(message);
+    if (size > MAX_MESSAGE_BYTES) {
+      throw new RangeError(
+        `${where} (topic ${message.topic}, key ${message.key}): ${size} bytes is over the ` +
+          `bus's limit of ${MAX_MESSAGE_BYTES} bytes a message`,
+      );
+    }
   });
 };
 
-export type DeadLetter = {
-  error: string;
-  attempts: number;
-  details?: unknown;
-};
+export type DeadLetter = DeadLetterReason;
 
 const MAX_ERROR = 4000;
 
@@ -63,6 +71,7 @@ export const deadLetterMessage = (
     [DEAD_LETTER_HEADERS.offset]: message.offset,
     [DEAD_LETTER_HEADERS.attempts]: String(attempts),
     [DEAD_LETTER_HEADERS.group]: group,
+    [DEAD_LETTER_HEADERS.at]: new Date().toISOString(),
   };
   if (details !== undefined) headers[DEAD_LETTER_HEADERS.details] = JSON.stringify(details);
   return { topic: deadLetterTopic(message.topic), key: message.key, value: message.value, headers };

@@ -4,23 +4,34 @@
  * and checkpointed survives a crash. Each topic is one partition: a total order, which
  * keeps every key's order. So, as with a one-partition Kafka topic, one consumer of a
  * group has a topic at a time; the group's other consumers of it stand by until it
- * stops. Publishers in other processes sharing the file are seen by polling; consumers
- * of one group in two processes are not coordinated.
+ * stops. A consumer runs up to `concurrency` handlers of different keys at once
+ * (window.ts). Publishers in this process wake its consumers at once; those in other
+ * processes sharing the file are seen by polling; consumers of one group in two
+ * processes are not coordinated.
+ *
+ * Group commit: the publishes of one turn of the event loop share one transaction, and
+ * so do a consumer's offset commits (with the dead-letter copies below them). The fsync
+ * runs off the event loop (wal_sync.ts), shared by every transaction committed meanwhile;
+ * publish() resolves only after it, so a published message is on disk, as before.
  * The file and the log kept in it are in sqlite_file.ts.
  * @module
  */
+import { clearImmediate, setImmediate } from "node:timers";
 import type {
   Bus,
+  BusBrowser,
   ConsumeOptions,
   Consumer,
   IncomingMessage,
+  OutgoingMessage,
 } from "../../application/ports/bus.ts";
 import { HEADERS } from "../../application/shared/integration_events.ts";
 import { type Logger, silentLogger } from "../../application/ports/logger.ts";
 import type { Metrics } from "../../application/ports/metrics.ts";
 import { checkOutgoing, deadLetterMessage } from "./messages.ts";
-import { deliver, deliveryPolicy, gate, outcomeCounter } from "./delivery.ts";
+import { deliver, deliveryPolicy, gate, type Outcome, outcomeCounter } from "./delivery.ts";
 import { openBusLog } from "./sqlite_file.ts";
+import { type Commit, messageWindow } from "./window.ts";
 
 export { BUS_APPLICATION_ID } from "./sqlite_file.ts";
 
@@ -36,7 +47,7 @@ export type SqliteBusOptions = {
   metrics?: Metrics;
 };
 
-export const sqliteBus = (options: SqliteBusOptions): Bus => {
+export const sqliteBus = (options: SqliteBusOptions): Bus & BusBrowser => {
   const { path, pollMs = 100, fetchSize = 100, logger = silentLogger } = options;
   const file = openBusLog(path, fetchSize);
   const count = outcomeCounter(options.metrics);
@@ -53,7 +64,8 @@ export const sqliteBus = (options: SqliteBusOptions): Bus => {
 
   const start = (options: ConsumeOptions): Consumer => {
     ensureOpen();
-    const policy = deliveryPolicy(options);
+    const log = logger.with({ groupId: options.groupId });
+    const policy = deliveryPolicy(options, log);
     const { groupId, topics, handler } = options;
     const me = {};
     const claims = topics.map((topic) => ({ topic, claim: JSON.stringify([groupId, topic]) }));
@@ -63,7 +75,6 @@ export const sqliteBus = (options: SqliteBusOptions): Bus => {
         if (!owners.has(claim)) owners.set(claim, me);
         return owners.get(claim) === me;
       }).map(({ topic }) => topic);
-    const log = logger.with({ groupId });
     const control = gate();
 
     /** Waits for a publish in this process, a poll tick, resume() or stop(). */
@@ -77,49 +88,104 @@ export const sqliteBus = (options: SqliteBusOptions): Bus => {
         control.wait(pollMs).then(done);
       });
 
-    const settle = (message: IncomingMessage, apply: () => void) => {
-      file.transaction(() => {
-        apply();
-        file.commit(groupId, message.topic, Number(message.offset) + 1);
-      });
+    // Offset commits: the finished runs the window hands over, written together once per
+    // turn of the event loop; on failure they wait for the next turn, merged with newer.
+    let unwritten: Commit[] = [];
+    let scheduled: ReturnType<typeof setImmediate> | undefined;
+    const writeCommits = () => {
+      scheduled = undefined;
+      const commits = [...unwritten, ...window.commits()];
+      unwritten = [];
+      if (commits.length === 0) return;
+      try {
+        file.transaction(() => {
+          const letters: OutgoingMessage[] = [];
+          const next = new Map<string, number>();
+          for (const { topic, nextOffset, settled } of commits) {
+            next.set(topic, Number(nextOffset));
+            for (const { message, outcome } of settled) {
+              if (outcome.kind === "deadLetter") {
+                letters.push(deadLetterMessage(message, groupId, outcome));
+              }
+            }
+          }
+          file.append(letters);
+          for (const [topic, offset] of next) file.commit(groupId, topic, offset);
+        });
+      } catch (error) {
+        log.error("bus offsets not committed, trying again", { error: String(error) });
+        unwritten = commits;
+        setTimeout(commitSoon, 1000);
+        return;
+      }
+      // On disk soon after, off the event loop; until then a power loss only means the
+      // messages come again (the next sync covers these commits too).
+      file.sync().catch((error) => log.error("bus offsets not synced", { error: String(error) }));
+      for (const { settled } of commits) {
+        for (const { message, outcome } of settled) count(outcome, groupId, message.topic);
+      }
+      if (
+        commits.some(({ settled }) => settled.some(({ outcome }) => outcome.kind === "deadLetter"))
+      ) {
+        wakeConsumers();
+      }
     };
+    const commitSoon = () => void (scheduled ??= setImmediate(writeCommits));
+
+    const run = async (message: IncomingMessage): Promise<Outcome> => {
+      const outcome = await deliver(message, handler, policy, control);
+      if (outcome.kind === "deadLetter") {
+        log.warn("message dead-lettered", {
+          topic: message.topic,
+          offset: message.offset,
+          correlationId: message.headers[HEADERS.correlationId],
+          error: outcome.error,
+        });
+      }
+      return outcome;
+    };
+    const window = messageWindow({
+      concurrency: policy.concurrency,
+      gate: control,
+      run,
+      onSettled: commitSoon,
+    });
 
     const loop = async () => {
+      /** The next offset to read, per topic: past what is in hand, ahead of the commit. */
+      const positions = new Map<string, number>();
       while (!control.stopping.aborted) {
         if (control.paused) {
           await control.wait(60_000);
           continue;
         }
         try {
-          const batch = file.nextBatch(groupId, owned());
+          const from = owned().map((topic) => {
+            if (!positions.has(topic)) positions.set(topic, file.committed(groupId, topic));
+            return { topic, from: positions.get(topic)! };
+          });
+          const batch = file.fetch(from);
           if (batch.length === 0) {
             await idle();
             continue;
           }
           for (const message of batch) {
-            if (control.stopping.aborted || control.paused) break;
-            const outcome = await deliver(message, handler, policy, control);
-            if (outcome.kind === "abandoned") break;
-            if (outcome.kind === "deadLetter") {
-              log.warn("message dead-lettered", {
-                topic: message.topic,
-                offset: message.offset,
-                correlationId: message.headers[HEADERS.correlationId],
-                error: outcome.error,
-              });
-              settle(message, () => file.append([deadLetterMessage(message, groupId, outcome)]));
-            } else {
-              settle(message, () => {});
-            }
-            count(outcome, groupId, message.topic);
+            if (!await window.admit(message)) break;
+            positions.set(message.topic, Number(message.offset) + 1);
           }
         } catch (error) {
-          // The store failed (disk full, locked too long): nothing was committed, so
-          // read again from the last commit after a pause instead of dying.
+          // The store failed (disk full, locked too long): read again from the last
+          // commit after a pause instead of dying; what is in hand finishes first.
           log.error("bus consumer failed, retrying", { error: String(error) });
+          await window.drained();
+          positions.clear();
           await control.wait(1000);
         }
       }
+      await window.drained();
+      if (scheduled !== undefined) clearImmediate(scheduled);
+      writeCommits();
+      await file.sync().catch(() => {});
     };
     const running = loop();
 
@@ -128,7 +194,7 @@ export const sqliteBus = (options: SqliteBusOptions): Bus => {
       resume: () => control.resume(),
       stop: async () => {
         control.stop();
-        for (const wake of [...listeners]) wake();
+        wakeConsumers();
         await running;
         for (const { claim } of claims) if (owners.get(claim) === me) owners.delete(claim);
         consumers.delete(consumer);
@@ -138,17 +204,40 @@ export const sqliteBus = (options: SqliteBusOptions): Bus => {
     return consumer;
   };
 
+  const wakeConsumers = () => {
+    for (const wake of [...listeners]) wake();
+  };
+
+  // Publishes of one turn of the event loop share a transaction; each resolves after it.
+  let queued: { messages: readonly OutgoingMessage[]; done: (error?: unknown) => void }[] = [];
+  const writePublishes = () => {
+    const group = queued;
+    queued = [];
+    if (group.length === 0) return;
+    try {
+      file.transaction(() => group.forEach(({ messages }) => file.append(messages)));
+    } catch (error) {
+      group.forEach(({ done }) => done(error));
+      return;
+    }
+    // Consumers may start on the messages at once: should the sync fail (or the power go),
+    // publish() has not resolved, so the outbox has not moved past them and sends them again.
+    wakeConsumers();
+    file.sync().then(
+      () => group.forEach(({ done }) => done()),
+      (error) => group.forEach(({ done }) => done(error)),
+    );
+  };
+
   return {
     // The executors turn refusals into rejections, as with Kafka.
     publish: (messages) =>
-      new Promise<void>((resolve) => {
+      new Promise<void>((resolve, reject) => {
         ensureOpen();
         checkOutgoing(messages);
-        if (messages.length > 0) {
-          file.transaction(() => file.append(messages));
-          for (const wake of [...listeners]) wake();
-        }
-        resolve();
+        if (messages.length === 0) return resolve();
+        if (queued.length === 0) setImmediate(writePublishes);
+        queued.push({ messages, done: (error) => error === undefined ? resolve() : reject(error) });
       }),
     consume: (options) => new Promise<Consumer>((resolve) => resolve(start(options))),
     ping: () =>
@@ -157,11 +246,16 @@ export const sqliteBus = (options: SqliteBusOptions): Bus => {
         file.ping();
         resolve();
       }),
+    topics: () => new Promise<string[]>((resolve) => (ensureOpen(), resolve(file.topics()))),
+    read: (topic) =>
+      new Promise<IncomingMessage[]>((resolve) => (ensureOpen(), resolve(file.read(topic)))),
     close: async () => {
       if (closed) return;
       await Promise.all([...consumers].map((consumer) => consumer.stop()));
+      if (queued.length > 0) writePublishes();
       closed = true;
-      file.close();
+      await file.sync().catch(() => {});
+      await file.close();
     },
   };
 };

@@ -7,6 +7,8 @@
 import { DatabaseSync } from "node:sqlite";
 import { createOwnerOnlyFile, tightenSqliteFiles } from "../files/owner_only.ts";
 import type { IncomingMessage, OutgoingMessage } from "../../application/ports/bus.ts";
+import { checkpointInBackground } from "../sqlite/checkpointer.ts";
+import { walSync } from "./wal_sync.ts";
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS bus_messages (
@@ -50,8 +52,14 @@ const openBusFile = (path: string): DatabaseSync => {
         `it holds ${id !== 0 ? `application id ${id}` : `tables ${others.map((t) => t.name)}`}`,
       );
     }
-    // WAL with FULL sync: a published message is on disk before publish() resolves.
-    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
+    // WAL, synced by wal_sync.ts off the event loop rather than by SQLite at each commit:
+    // a published message is on disk before publish() resolves all the same.
+    const { journal_mode: mode } = db.prepare("PRAGMA journal_mode = WAL").get() as {
+      journal_mode: string;
+    };
+    db.exec(
+      `PRAGMA synchronous = ${mode === "wal" ? "NORMAL" : "FULL"}; PRAGMA busy_timeout = 5000;`,
+    );
     db.exec(SCHEMA);
     db.exec(`PRAGMA application_id = ${BUS_APPLICATION_ID}`);
     return db;
@@ -78,13 +86,25 @@ export type BusLog = {
   transaction<T>(work: () => T): T;
   /** Appends messages at the end of their topics; call it inside a transaction. */
   append(messages: readonly OutgoingMessage[]): void;
-  /** The next messages of the group, oldest first across its topics. */
-  nextBatch(groupId: string, topics: readonly string[]): IncomingMessage[];
+  /** The group's committed offset in `topic`: the offset of the next message to read. */
+  committed(groupId: string, topic: string): number;
+  /** The messages from each topic's `from` offset on, oldest first across the topics. */
+  fetch(positions: readonly { topic: string; from: number }[]): IncomingMessage[];
   /** Commits the group's offset in a topic: the offset of the next message to read. */
   commit(groupId: string, topic: string, nextOffset: number): void;
+  /** Every topic with a message, sorted. */
+  topics(): string[];
+  /** Every message of `topic`, oldest first. */
+  read(topic: string): IncomingMessage[];
+  /**
+   * Resolves once every transaction committed before the call is on disk (the file is in
+   * WAL mode with synchronous=NORMAL: commits are durable to a crash of the process at
+   * once, to a power loss after this).
+   */
+  sync(): Promise<void>;
   /** Throws when the file cannot be read. */
   ping(): void;
-  close(): void;
+  close(): Promise<void>;
 };
 
 /**
@@ -96,6 +116,8 @@ export const openBusLog = (path: string, fetchSize: number): BusLog => {
   if (path !== ":memory:") createOwnerOnlyFile(path);
   const db = openBusFile(path);
   if (path !== ":memory:") tightenSqliteFiles(path);
+  const wal = walSync(path);
+  const checkpoints = checkpointInBackground(db, path);
 
   const nextOffset = db.prepare(
     `INSERT INTO bus_topics (topic, next_offset) VALUES (?, 1)
@@ -138,34 +160,49 @@ export const openBusLog = (path: string, fetchSize: number): BusLog => {
     }
   };
 
-  /** The next messages of the group, oldest first across its topics. */
-  const nextBatch = (groupId: string, topics: readonly string[]): IncomingMessage[] => {
+  const topics = db.prepare("SELECT topic FROM bus_topics ORDER BY topic");
+  const all = db.prepare(
+    `SELECT id, topic, topic_offset, key, value, headers FROM bus_messages
+     WHERE topic = ? ORDER BY topic_offset`,
+  );
+
+  const incoming = (row: Row): IncomingMessage => ({
+    topic: row.topic,
+    partition: 0,
+    offset: String(row.topic_offset),
+    key: row.key,
+    value: row.value,
+    headers: JSON.parse(row.headers),
+  });
+
+  /** The messages from each topic's `from` on, oldest first across the topics. */
+  const fetchFrom = (positions: readonly { topic: string; from: number }[]) => {
     const rows: Row[] = [];
-    for (const topic of topics) {
-      const from = (committed.get(groupId, topic) as { next_offset: number } | undefined)
-        ?.next_offset ?? 0;
+    for (const { topic, from } of positions) {
       rows.push(...(fetch.all(topic, from, fetchSize) as Row[]));
     }
-    return rows.sort((a, b) => a.id - b.id).slice(0, fetchSize).map((row) => ({
-      topic: row.topic,
-      partition: 0,
-      offset: String(row.topic_offset),
-      key: row.key,
-      value: row.value,
-      headers: JSON.parse(row.headers),
-    }));
+    return rows.sort((a, b) => a.id - b.id).slice(0, fetchSize).map(incoming);
   };
 
   return {
     transaction,
     append,
-    nextBatch,
+    committed: (groupId, topic) =>
+      (committed.get(groupId, topic) as { next_offset: number } | undefined)?.next_offset ?? 0,
+    fetch: fetchFrom,
     commit: (groupId, topic, next) => {
       commit.run(groupId, topic, next);
     },
+    topics: () => (topics.all() as { topic: string }[]).map((row) => row.topic),
+    read: (topic) => (all.all(topic) as Row[]).map(incoming),
     ping: () => {
       db.prepare("SELECT 1").get();
     },
-    close: () => db.close(),
+    sync: wal.sync,
+    close: async () => {
+      await checkpoints.stop();
+      wal.close();
+      db.close();
+    },
   };
 };

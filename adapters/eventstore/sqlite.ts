@@ -27,6 +27,7 @@ import {
 } from "../../application/ports/event_store.ts";
 import { type Clock, systemClock } from "../../application/ports/clock.ts";
 import { asRecorded, checkRevision, checkTruncation } from "../../application/ports/event_store.ts";
+import { checkpointInBackground } from "../sqlite/checkpointer.ts";
 import { pollingSubscription } from "./polling_subscription.ts";
 import { groupCommit } from "./sqlite_group_commit.ts";
 import { openEventStoreFile } from "./sqlite_file.ts";
@@ -44,6 +45,17 @@ export type SqliteEventStoreOptions = {
    * append a transaction of its own.
    */
   maxGroup?: number;
+  /**
+   * Told after each commit that wrote events: a store on the same file in another thread
+   * (apps/dev/consumers.ts) can then be poked, instead of waiting for its next poll.
+   */
+  onCommit?: () => void;
+};
+
+/** The SQLite store, and a way to wake its subscriptions for an append made elsewhere. */
+export type SqliteEventStore = EventStore & {
+  /** Subscriptions look for new events now, as after an append of this instance. */
+  poke(): void;
 };
 
 /** An append waiting for its transaction, its events already turned into JSON. */
@@ -101,13 +113,16 @@ const settle = <T>(work: () => T): Promise<T> => {
  */
 export const sqliteEventStore = (
   path: string,
-  { clock = systemClock, busyTimeoutMs = 5000, pollMs = 50, maxGroup = 128 }:
+  { clock = systemClock, busyTimeoutMs = 5000, pollMs = 50, maxGroup = 128, onCommit }:
     SqliteEventStoreOptions = {},
-): EventStore => {
+): SqliteEventStore => {
   if (!Number.isInteger(maxGroup) || maxGroup < 1) {
     throw new RangeError(`maxGroup must be a whole number of appends, 1 or more; got ${maxGroup}`);
   }
   const db = openEventStoreFile(path, busyTimeoutMs);
+  // The WAL is copied into the file by a worker, not inside an append (its fsyncs would
+  // hold the event loop): sqlite/checkpointer.ts.
+  const checkpoints = checkpointInBackground(db, path);
 
   const statements = {
     head: db.prepare("SELECT max(revision) AS revision FROM events WHERE stream_id = ?"),
@@ -160,7 +175,9 @@ export const sqliteEventStore = (
     durable: (queued) => queued.durable,
     maxGroup,
     committed: (appends) => {
-      if (appends.some((queued) => queued.rows.length > 0)) listeners.forEach((wake) => wake());
+      if (!appends.some((queued) => queued.rows.length > 0)) return;
+      listeners.forEach((wake) => wake());
+      onCommit?.();
     },
   });
   /** Reads and checkpoints come after the appends called before them, as they always did. */
@@ -228,8 +245,10 @@ export const sqliteEventStore = (
       // Appends made until now still settle: they are written, or fail, before the close.
       writer.flush();
       dbClosed = true;
+      // Not awaited: close() settles the appends before it in the same turn, as it always did.
+      void checkpoints.stop();
       db.close();
     },
   };
-  return store;
+  return Object.assign(store, { poke: () => listeners.forEach((wake) => wake()) });
 };

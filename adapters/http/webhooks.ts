@@ -11,6 +11,7 @@ import type { EventStore } from "../../application/ports/event_store.ts";
 import {
   InvalidStripeEvent,
   recordStripeWebhook,
+  StripeEventTooLarge,
 } from "../../application/inbound/webhook_record.ts";
 import type { Logger } from "../../application/ports/logger.ts";
 import { type Metrics, noMetrics } from "../../application/ports/metrics.ts";
@@ -150,6 +151,7 @@ export const webhookHandler = (
       if (error instanceof InvalidStripeEvent) {
         return refuse(400, "invalid_event", `not a usable Stripe event: ${error.message}`);
       }
+      if (error instanceof StripeEventTooLarge) return refuse(413, "too_large", error.message);
       outcomes.inc({ outcome: "unavailable" });
       logger.error("could not record a Stripe event; Stripe will retry", {
         stripeEventId: (event as { id?: unknown }).id,

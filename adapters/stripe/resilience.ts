@@ -2,8 +2,10 @@
  * Transient Stripe faults, handled with cockatiel: each call is retried (3 attempts in all,
  * exponential backoff, at least as long as a 429's Retry-After) inside a circuit breaker
  * that opens after 5 consecutive failed calls and lets one trial call through after a
- * cooldown. Permanent refusals pass straight through. An optional throttle spaces calls
- * out so that a burst of work stays under Stripe's rate limit instead of collecting 429s.
+ * cooldown. Permanent refusals pass straight through. An optional rate limiter (the
+ * process's one token bucket, rate_limiter.ts) spaces calls out so that a burst of work
+ * stays under Stripe's rate limit instead of collecting 429s; a 429 holds it as long as
+ * Stripe asked.
  * @module
  */
 import {
@@ -24,6 +26,9 @@ import {
   StripeUnavailableError,
   TransientStripeError,
 } from "../../application/ports/stripe_gateway.ts";
+import { type RateLimiter, tokenBucket } from "./rate_limiter.ts";
+
+export { stripeRateLimit } from "./rate_limiter.ts";
 
 export type ResilienceOptions = {
   /** Calls in all, the first included (default 3). */
@@ -36,7 +41,11 @@ export type ResilienceOptions = {
   consecutiveFailures?: number;
   /** How long the breaker stays open before a trial call (default 30 s). */
   halfOpenAfterMs?: number;
-  /** Client-side throttle in calls per second; null for none (default). */
+  /**
+   * The client-side throttle: a bucket shared with the process's other gateways
+   * (sharedRateLimiter), or a rate for a bucket of this gateway's own; none by default.
+   */
+  limiter?: RateLimiter | null;
   requestsPerSecond?: number | null;
   metrics?: Metrics;
   /** Told of each retry before its backoff: for logs, and for tests of the backoff. */
@@ -67,27 +76,6 @@ const STATE_NAMES: Record<CircuitState, State> = {
 };
 const STATE_VALUES: Record<State, number> = { closed: 0, open: 1, "half-open": 2 };
 
-/**
- * A token bucket: `perSecond` calls a second on average, in bursts of a tenth of a
- * second's worth at most, so a moment without work does not waste the slots after it.
- */
-const throttle = (perSecond: number | null | undefined) => {
-  if (!perSecond) return () => Promise.resolve();
-  const spacing = 1000 / perSecond;
-  const burst = Math.max(1, Math.floor(perSecond / 10)) * spacing;
-  // The time the next call may start; it never lags the clock by more than a burst.
-  let next = 0;
-  return () => {
-    const now = performance.now();
-    const at = Math.max(now - burst + spacing, next);
-    next = at + spacing;
-    return at <= now ? Promise.resolve() : new Promise<void>((r) => setTimeout(r, at - now));
-  };
-};
-
-/** Stripe's basic rate limit for a key, per second: 100 live, 25 in test mode. */
-export const stripeRateLimit = (apiKey: string): number => /^(sk|rk)_live_/.test(apiKey) ? 100 : 25;
-
 export const resilientGateway = <G extends object = StripeGateway>(
   inner: G,
   options: ResilienceOptions = {},
@@ -100,7 +88,8 @@ export const resilientGateway = <G extends object = StripeGateway>(
     halfOpenAfterMs = 30_000,
     metrics,
   } = options;
-  const wait = throttle(options.requestsPerSecond);
+  const limiter = options.limiter ??
+    (options.requestsPerSecond ? tokenBucket(options.requestsPerSecond) : null);
 
   const delayFor = (context: IRetryBackoffContext<unknown>): number => {
     const exponential = initialDelayMs * 2 ** (context.attempt - 1) * (0.5 + Math.random() / 2);
@@ -151,7 +140,7 @@ export const resilientGateway = <G extends object = StripeGateway>(
     retries.execute(async () => {
       try {
         return await breaker.execute(async () => {
-          await wait();
+          await limiter?.take();
           const started = performance.now();
           try {
             const answer = await call(...args);
@@ -160,6 +149,9 @@ export const resilientGateway = <G extends object = StripeGateway>(
           } catch (error) {
             const outcome = error instanceof TransientStripeError ? "transient" : "permanent";
             calls?.inc({ operation, outcome });
+            if (error instanceof TransientStripeError && error.reason === "rate_limited") {
+              limiter?.holdFor(error.retryAfterMs ?? 1000);
+            }
             throw error;
           } finally {
             seconds?.observe((performance.now() - started) / 1000, { operation });

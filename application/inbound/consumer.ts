@@ -6,7 +6,13 @@
  * @module
  */
 import { DomainError } from "../../domain/decider.ts";
-import { type Bus, type Consumer, type MessageHandler, PermanentFailure } from "../ports/bus.ts";
+import {
+  type Bus,
+  type Consumer,
+  type MessageHandler,
+  PermanentFailure,
+  RETRY_HEADERS,
+} from "../ports/bus.ts";
 import type { Clock } from "../ports/clock.ts";
 import { type EventStore, WrongExpectedRevision } from "../ports/event_store.ts";
 import { type Logger, silentLogger } from "../ports/logger.ts";
@@ -25,6 +31,7 @@ import {
   stripeEventStream,
 } from "../shared/stripe_events.ts";
 import type { InboundContext } from "./context.ts";
+import { recordDeadLetter } from "./dead_letter_record.ts";
 import { STRIPE_EVENT_HANDLERS } from "./handlers.ts";
 
 export type InboundDeps = {
@@ -83,12 +90,13 @@ async (message) => {
     throw asBusFailure(error);
   }
   const appliedId = nameBasedId("stripeEffect", `${stripeEventId}|applied`);
+  const retriedFrom = message.headers[RETRY_HEADERS.from];
   try {
     // Not through the command handler: a marker with no rule but "not twice", which the
     // expected revision (the one read above) enforces.
     await store.append(record, [{
       type: STRIPE_WEBHOOK_APPLIED,
-      data: { stripeEventId, appliedAt: clock() },
+      data: { stripeEventId, appliedAt: clock(), ...(retriedFrom ? { retriedFrom } : {}) },
       metadata: { ...ctx.metadata, eventId: appliedId },
     }], recorded.at(-1)?.revision ?? "noStream");
   } catch (error) {
@@ -105,7 +113,11 @@ export const INBOUND_GROUP = "nudges-inbound";
  * comes before its product is parked, not retried), so retries are for a store that
  * fails for a while: about a minute and a half of backoff before dead-lettering.
  */
-export const startInbound = (bus: Bus, deps: InboundDeps): Promise<Consumer> =>
+export const startInbound = (
+  bus: Bus,
+  deps: InboundDeps,
+  { concurrency }: { concurrency?: number } = {},
+): Promise<Consumer> =>
   bus.consume({
     groupId: INBOUND_GROUP,
     topics: [TOPICS.stripeEvents],
@@ -113,4 +125,9 @@ export const startInbound = (bus: Bus, deps: InboundDeps): Promise<Consumer> =>
     maxAttempts: 10,
     initialBackoffMs: 200,
     maxBackoffMs: 30_000,
+    // Events of different Stripe objects apply in any order (parked_prices.ts); one
+    // object's keep theirs.
+    concurrency,
+    // Why an event was not applied is kept in its own stream too, not only on the bus.
+    onDeadLetter: recordDeadLetter(deps, INBOUND_GROUP),
   });

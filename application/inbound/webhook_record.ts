@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { type EventStore, WrongExpectedRevision } from "../ports/event_store.ts";
+import { eventTooLarge, jsonBytes, MAX_EVENT_BYTES } from "../shared/event_size.ts";
 import {
   isHandledStripeEventType,
   STRIPE_WEBHOOK_RECEIVED,
@@ -26,10 +27,16 @@ export class InvalidStripeEvent extends Error {
   override name = "InvalidStripeEvent";
 }
 
+/** The event is larger than the bus can carry (shared/event_size.ts): nothing was recorded. */
+export class StripeEventTooLarge extends Error {
+  override name = "StripeEventTooLarge";
+}
+
 /**
  * Makes a verified Stripe event durable: "ignored" for types Nudges does not handle,
  * "duplicate" when this event id was recorded before. Throws InvalidStripeEvent when
- * the event lacks what Nudges needs, and the store's error when it could not write.
+ * the event lacks what Nudges needs, StripeEventTooLarge when it is too large for the bus,
+ * and the store's error when it could not write.
  */
 export const recordStripeWebhook = async (
   store: EventStore,
@@ -44,6 +51,12 @@ export const recordStripeWebhook = async (
     );
   }
   const { id, created, data } = parsed.data;
+  const bytes = jsonBytes(event);
+  if (bytes > MAX_EVENT_BYTES) {
+    throw new StripeEventTooLarge(
+      eventTooLarge(STRIPE_WEBHOOK_RECEIVED, stripeEventStream(id), bytes).message,
+    );
+  }
   // The stream, not the id, makes the record unique; a random id costs no hashing.
   const eventId = crypto.randomUUID();
   const received: StripeWebhookReceived = {

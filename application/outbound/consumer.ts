@@ -27,10 +27,15 @@ export type OutboundOptions = {
   /** Default OUTBOUND_TOPICS; another set lets a benchmark use topics of its own. */
   topics?: readonly string[];
   /**
-   * Consumers per topic in this process (default 1). With Kafka, each has at most one
-   * Stripe call in flight, given partitions enough to share out; the SQLite bus takes 1.
+   * Consumers per topic in this process (default 1). With Kafka they share the topic's
+   * partitions; the SQLite bus gives a topic to one of them at a time.
    */
   consumers?: number;
+  /**
+   * Stripe calls each consumer has in flight at most (default 1), never two for one
+   * aggregate: the bus runs that many handlers of different keys at once.
+   */
+  concurrency?: number;
   /**
    * How long a price tier waits in hand for its plan's product (default 5 s) before the
    * bus retries it with backoff. Short, so that Kafka's session stays alive meanwhile.
@@ -88,6 +93,7 @@ export const startOutbound = async (options: OutboundOptions): Promise<OutboundR
           maxAttempts: options.maxAttempts ?? 12,
           initialBackoffMs: options.initialBackoffMs ?? 200,
           maxBackoffMs: options.maxBackoffMs ?? 30_000,
+          concurrency: options.concurrency,
         }),
       );
     }

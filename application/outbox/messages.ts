@@ -9,7 +9,13 @@ import type { ClientEvent } from "../../domain/client.ts";
 import type { PlanEvent } from "../../domain/plan.ts";
 import type { PlanSubscriptionEvent } from "../../domain/plan_subscription.ts";
 import type { PriceTierEvent } from "../../domain/price_tier.ts";
-import type { OutgoingMessage } from "../ports/bus.ts";
+import {
+  DEAD_LETTER_HEADERS,
+  deadLetterTopic,
+  MAX_MESSAGE_BYTES,
+  messageBytes,
+  type OutgoingMessage,
+} from "../ports/bus.ts";
 import type { EventStore, RecordedEvent } from "../ports/event_store.ts";
 import { priceTiers } from "../shared/aggregates.ts";
 import { HEADERS, IntegrationEvent, TOPICS } from "../shared/integration_events.ts";
@@ -163,6 +169,44 @@ export const outboxMessage = async (
       [HEADERS.eventId]: eventId,
       [HEADERS.correlationId]: correlationId,
       [HEADERS.causationId]: causationId,
+    },
+  };
+};
+
+/**
+ * What the outbox publishes for a message the bus would refuse, too large (an event
+ * recorded before event_size.ts refused such events at append): a note on the topic's
+ * dead-letter topic saying which event it was and why, so that the outbox goes on and
+ * `deno task dead-letters list` shows it. It cannot be sent back: its value is the note.
+ */
+export const tooLargeLetter = (
+  message: OutgoingMessage,
+  event: RecordedEvent,
+): OutgoingMessage | null => {
+  const bytes = messageBytes(message);
+  if (bytes <= MAX_MESSAGE_BYTES) return null;
+  const error = `${event.type} at position ${event.position} (${event.streamId}) makes a ` +
+    `message of ${bytes} bytes, over the bus's limit of ${MAX_MESSAGE_BYTES}: not published`;
+  return {
+    topic: deadLetterTopic(message.topic),
+    key: message.key,
+    value: JSON.stringify({
+      streamId: event.streamId,
+      revision: event.revision,
+      position: event.position,
+      type: event.type,
+      bytes,
+    }),
+    headers: {
+      ...message.headers,
+      [DEAD_LETTER_HEADERS.error]: error,
+      [DEAD_LETTER_HEADERS.topic]: message.topic,
+      [DEAD_LETTER_HEADERS.partition]: "",
+      [DEAD_LETTER_HEADERS.offset]: "",
+      [DEAD_LETTER_HEADERS.attempts]: "0",
+      [DEAD_LETTER_HEADERS.group]: "outbox",
+      [DEAD_LETTER_HEADERS.at]: new Date().toISOString(),
+      [DEAD_LETTER_HEADERS.value]: "omitted",
     },
   };
 };

@@ -3,13 +3,15 @@
  * integration event of each Nudges event on the bus (messages.ts). No dual write: a
  * command only appends to the store, and this is the one way onto the bus. A page is
  * published before any of its events is checkpointed, so a crash in between publishes it
- * again (consumers dedupe by eventId) and nothing is ever skipped.
+ * again (consumers dedupe by eventId) and nothing is ever skipped. An event too large for
+ * the bus (recorded before such events were refused) goes to the dead-letter topic as a
+ * note instead: it never stops the outbox.
  * @module
  */
-import type { Bus, OutgoingMessage } from "../ports/bus.ts";
+import { type Bus, DEAD_LETTER_HEADERS, type OutgoingMessage } from "../ports/bus.ts";
 import type { EventStore, Subscription } from "../ports/event_store.ts";
 import { type Logger, silentLogger } from "../ports/logger.ts";
-import { outboxMessage } from "./messages.ts";
+import { outboxMessage, tooLargeLetter } from "./messages.ts";
 
 export const OUTBOX_SUBSCRIBER = "outbox";
 
@@ -55,7 +57,14 @@ export const startOutbox = (options: OutboxOptions): Subscription => {
       const messages: OutgoingMessage[] = [];
       for (const recorded of page) {
         const message = await outboxMessage(store, recorded);
-        if (message) messages.push(message);
+        if (message === null) continue;
+        const letter = tooLargeLetter(message, recorded);
+        if (letter) {
+          logger.error("event too large for the bus, dead-lettered", {
+            error: letter.headers![DEAD_LETTER_HEADERS.error],
+          });
+        }
+        messages.push(letter ?? message);
       }
       await bus.publish(messages);
       publishedUpTo = page.at(-1)?.position ?? event.position;

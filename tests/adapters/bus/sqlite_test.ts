@@ -3,16 +3,21 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { sqliteBus } from "../../../adapters/bus/sqlite.ts";
 import { busContract } from "./bus_contract.ts";
+import { busOperatorsContract } from "./bus_contract_operators.ts";
+import { busWindowContract } from "./bus_contract_window.ts";
 
-busContract("sqlite bus", async () => {
+const setup = async () => {
   const dir = await Deno.makeTempDir({ prefix: "nudges-bus-" });
   const path = `${dir}/data/bus.sqlite`;
   return {
     open: () => sqliteBus({ path, pollMs: 20 }),
-    backend: { kind: "sqlite", path },
+    backend: { kind: "sqlite" as const, path },
     cleanup: () => Deno.remove(dir, { recursive: true }),
   };
-}, false);
+};
+busContract("sqlite bus", setup, false);
+busWindowContract("sqlite bus", setup, false);
+busOperatorsContract("sqlite bus", setup, false);
 
 Deno.test("sqliteBus() refuses a file that is not a bus, and leaves it unchanged", async () => {
   const dir = await Deno.makeTempDir({ prefix: "nudges-bus-" });

@@ -2,8 +2,8 @@
 // stand-in that answers in 50 ms and allows LIMIT requests/s, answering 429 (Retry-After)
 // beyond. Through Kafka when KAFKA_BROKERS is set (topics of this run with PARTITIONS
 // partitions, CONSUMERS consumers per topic), else through the SQLite bus (one partition
-// a topic, so one call in flight a topic). Two runs: with the client-side throttle at the
-// limit, and without it (429s and Retry-After only).
+// a topic). Each consumer has up to CONCURRENCY (32) calls in flight. Two runs: with the
+// client-side throttle at the limit, and without it (429s and Retry-After only).
 // Prints what docs/benchmarks.md "## Outbound to Stripe" shows.
 //   KAFKA_BROKERS=127.0.0.1:9092 deno task bench tests/application/outbound_bench.ts
 import { Kafka, logLevel } from "kafkajs";
@@ -25,6 +25,8 @@ const LIMIT = env("OUTBOUND_BENCH_RPS", 100);
 const LATENCY_MS = env("OUTBOUND_BENCH_LATENCY_MS", 50);
 const PARTITIONS = env("OUTBOUND_BENCH_PARTITIONS", 12);
 const CONSUMERS = env("OUTBOUND_BENCH_CONSUMERS", 12);
+/** Stripe calls each consumer has in flight (startOutbound's concurrency, BUS_CONCURRENCY). */
+const CONCURRENCY = env("OUTBOUND_BENCH_CONCURRENCY", 32);
 const BROKERS = Deno.env.get("KAFKA_BROKERS")?.split(",") ?? null;
 const TIERS = 3;
 
@@ -125,6 +127,7 @@ const run = async (throttle: boolean): Promise<Result> => {
     groupId: id,
     topics: [topics.plans, topics.priceTiers],
     consumers: BROKERS ? CONSUMERS : 1,
+    concurrency: CONCURRENCY,
   });
   // Let the consumer groups settle (joins and rebalances) before the work arrives.
   if (BROKERS) await new Promise((r) => setTimeout(r, 8000));
