@@ -272,7 +272,7 @@ Deno.test("repair() of a missing product that its webhook imports at the same mo
 });
 
 Deno.test("reconcile() imports a subscription whose webhooks never came, then follows its cancellation", async () => {
-  const { simulator, stripe, gateway, store, deps } = setup();
+  const { simulator, stripe, store, deps } = setup();
   try {
     const product = await stripe.products.create({ name: "Pro" });
     const planId = await nudgesPlan(store, { stripeProductId: product.id });
