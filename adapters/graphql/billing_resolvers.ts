@@ -24,7 +24,7 @@ import type { Projector } from "../../application/projections/projector.ts";
 import type { Clock } from "../../application/ports/clock.ts";
 import { apiError, badInput } from "./errors.ts";
 import { Id } from "./inputs.ts";
-import { planSubscriptionUpdates } from "./plan_subscription_updates.ts";
+import { planSubscriptionUpdates } from "./plan_updates.ts";
 import type { Resolvers } from "./schema.ts";
 
 type Context = { requestId: string; authentication: unknown };
