@@ -24,16 +24,8 @@ import {
 } from "../../application/dead_letters/report.ts";
 import { silentLogger } from "../../application/ports/logger.ts";
 import { ConfigError, loadConfig } from "../config.ts";
+import { err, out } from "../terminal.ts";
 import { DATA_FILES, openBus } from "../wiring.ts";
-
-const encoder = new TextEncoder();
-// writeSync may take only part of a large text (a pipe): write until all of it is out.
-const writeAll = (to: typeof Deno.stdout, text: string) => {
-  const bytes = encoder.encode(text);
-  for (let done = 0; done < bytes.length;) done += to.writeSync(bytes.subarray(done));
-};
-const out = (text: string) => writeAll(Deno.stdout, text);
-const err = (text: string) => writeAll(Deno.stderr, text);
 
 /** Pointed at a folder without the apps' bus, say so rather than make an empty one. */
 class NoBus extends Error {

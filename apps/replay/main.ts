@@ -26,6 +26,7 @@ import {
 import { streamHistory } from "../../application/replay/streams.ts";
 import { verifyProjections } from "../../application/replay/verify.ts";
 import { type Config, ConfigError, loadConfig } from "../config.ts";
+import { err, out } from "../terminal.ts";
 import {
   NothingToReplay,
   type OpenedStore,
@@ -34,14 +35,6 @@ import {
   storedReadModelFiles,
 } from "./stores.ts";
 
-const encoder = new TextEncoder();
-// writeSync may take only part of a large text (a pipe): write until all of it is out.
-const writeAll = (to: typeof Deno.stdout, text: string) => {
-  const bytes = encoder.encode(text);
-  for (let done = 0; done < bytes.length;) done += to.writeSync(bytes.subarray(done));
-};
-const out = (text: string) => writeAll(Deno.stdout, text);
-const err = (text: string) => writeAll(Deno.stderr, text);
 const json = (value: unknown) => out(JSON.stringify(value, null, 2) + "\n");
 
 const progress = (opened: OpenedStore, upTo?: number) => {
