@@ -8,8 +8,15 @@
 // from its own process while requests come in (the production topology).
 // The tables printed are what docs/benchmarks.md "## Webhook ingest" shows.
 //   deno task bench tests/adapters/http/webhooks_bench.ts
-import { product, signature, stripeEvent } from "../../support/webhook_fixtures.ts";
 import { API_KEY, SECRET } from "../../support/webhook_fixtures.ts";
+import {
+  closedLoop,
+  fixedRate,
+  type LoadResult,
+  poster,
+  type Shot,
+  signedProductEvents,
+} from "../../support/http_load.ts";
 import { type AppProcess, startListening, startWebhooksApp } from "../../support/webhooks_app.ts";
 import { join } from "node:path";
 
@@ -20,9 +27,6 @@ const CONCURRENCY = Number(Deno.env.get("BENCH_CONCURRENCY") ?? 32);
 const RATE = Number(Deno.env.get("BENCH_RATE") ?? 1000);
 const SIGNED = Number(Deno.env.get("BENCH_EVENTS") ?? 60_000);
 
-type Shot = { body: string; signature: string };
-type Result = { rps: number; p50: number; p99: number; errors: number; sent: number };
-
 const BARE = `Deno.serve({ port: 0, onListen: ({ port }) =>
   console.error(JSON.stringify({ message: "listening", port })) },
   async (request) => { await request.arrayBuffer();
@@ -30,90 +34,10 @@ const BARE = `Deno.serve({ port: 0, onListen: ({ port }) =>
 
 const startBare = () => startListening(["eval", BARE], {});
 
-/** Distinct signed product.created events, signed now (valid for 300 s). */
-const signedShots = async (count: number, run: string): Promise<Shot[]> => {
-  const timestamp = Math.floor(Date.now() / 1000);
-  const shots: Shot[] = [];
-  for (let i = 0; i < count; i++) {
-    const body = JSON.stringify(
-      stripeEvent("product.created", product({ id: `prod_${run}_${i}` }), {
-        id: `evt_${run}_${i}`,
-      }),
-    );
-    shots.push({ body, signature: await signature(body, { secrets: [SECRET], timestamp }) });
-  }
-  return shots;
-};
+const sender = (port: number, path: string, shots: Shot[]) =>
+  poster(`http://127.0.0.1:${port}${path}`, shots);
 
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
-
-const summary = (latencies: number[], errors: number, seconds: number): Result => {
-  const sorted = latencies.sort((a, b) => a - b);
-  return {
-    rps: latencies.length / seconds,
-    p50: percentile(sorted, 0.5),
-    p99: percentile(sorted, 0.99),
-    errors,
-    sent: latencies.length + errors,
-  };
-};
-
-const sender = (port: number, path: string, shots: Shot[]) => {
-  let next = 0;
-  return async (): Promise<boolean> => {
-    const shot = shots[next++ % shots.length]!;
-    const response = await fetch(`http://127.0.0.1:${port}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json", "stripe-signature": shot.signature },
-      body: shot.body,
-    });
-    await response.arrayBuffer();
-    return response.status === 200;
-  };
-};
-
-const closedLoop = async (send: () => Promise<boolean>): Promise<Result> => {
-  const latencies: number[] = [];
-  let errors = 0;
-  const start = performance.now();
-  const end = start + SECONDS * 1000;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (performance.now() < end) {
-      const sentAt = performance.now();
-      const ok = await send().catch(() => false);
-      if (ok) latencies.push(performance.now() - sentAt);
-      else errors++;
-    }
-  }));
-  return summary(latencies, errors, (performance.now() - start) / 1000);
-};
-
-const fixedRate = async (send: () => Promise<boolean>, rate: number): Promise<Result> => {
-  const latencies: number[] = [];
-  let errors = 0;
-  const total = rate * SECONDS;
-  const start = performance.now();
-  const pending: Promise<void>[] = [];
-  for (let i = 0; i < total;) {
-    const now = performance.now();
-    // Send everything that is due; timers are too coarse for one request per tick.
-    for (; i < total && start + (i * 1000) / rate <= now; i++) {
-      const due = start + (i * 1000) / rate;
-      pending.push(
-        send().then(
-          (ok) => ok ? void latencies.push(performance.now() - due) : void errors++,
-          () => void errors++,
-        ),
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-  await Promise.all(pending);
-  return summary(latencies, errors, SECONDS);
-};
-
-const row = (name: string, mode: string, r: Result) =>
+const row = (name: string, mode: string, r: LoadResult) =>
   `| ${name} | ${mode} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${
     r.p99.toFixed(2)
   } | ${r.errors}/${r.sent} |`;
@@ -122,8 +46,8 @@ const row = (name: string, mode: string, r: Result) =>
 const measure = async (name: string, port: number, path: string, shots: Shot[]) => {
   const warm = sender(port, path, shots.slice(-500));
   for (let i = 0; i < 500; i++) await warm();
-  const max = await closedLoop(sender(port, path, shots));
-  const steady = await fixedRate(sender(port, path, shots.slice().reverse()), RATE);
+  const max = await closedLoop(sender(port, path, shots), CONCURRENCY, SECONDS);
+  const steady = await fixedRate(sender(port, path, shots.slice().reverse()), RATE, SECONDS);
   return {
     max,
     steady,
@@ -189,7 +113,7 @@ Deno.bench({
   async fn() {
     const dataDir = await Deno.makeTempDir();
     try {
-      const shots = await signedShots(SIGNED, "bench");
+      const shots = await signedProductEvents(SIGNED, "bench");
       const bareApp = await startBare();
       const bare = await measure("bare Deno.serve 200", bareApp.port, "/", shots).finally(() =>
         stopped(bareApp)
@@ -202,7 +126,9 @@ Deno.bench({
         shots,
       ).finally(() => stopped(app));
       const brokers = Deno.env.get("KAFKA_BROKERS");
-      const kafka = brokers ? await withKafka(brokers, await signedShots(SIGNED, "kafka")) : null;
+      const kafka = brokers
+        ? await withKafka(brokers, await signedProductEvents(SIGNED, "kafka"))
+        : null;
       if (!brokers) console.log("Kafka run skipped: KAFKA_BROKERS is not set");
       console.log(
         [
