@@ -8,7 +8,7 @@ import { DatabaseSync } from "node:sqlite";
 import { createOwnerOnlyFile, tightenSqliteFiles } from "../files/owner_only.ts";
 import type { IncomingMessage, OutgoingMessage } from "../../application/ports/bus.ts";
 import { checkpointInBackground } from "../sqlite/checkpointer.ts";
-import { walSync } from "../sqlite/wal_sync.ts";
+import { walSync } from "./wal_sync.ts";
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS bus_messages (

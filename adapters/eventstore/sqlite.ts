@@ -6,14 +6,14 @@
  * which is fine while every write transaction lasts microseconds). synchronous=NORMAL in WAL:
  * a committed append survives a crash of the process; only a power loss or OS crash can
  * drop the last commits, and never corrupts the file. An append made `durable` (the webhook's
- * record: Stripe, answered 200, never sends the event again) survives those too: it resolves
- * only once the WAL, and so its commit and every commit before, is synced to disk
- * (adapters/sqlite/wal_sync.ts, which fdatasyncs on Deno's I/O threads, so the process goes
- * on meanwhile, and shares one sync among every durable append waiting). Not every append
- * waits for a sync (a fifth of a millisecond to 2 ms here): docs/architecture.md weighs what
- * a power loss may drop instead. Appends made in the same turn of the event loop share one
- * transaction (sqlite_group_commit.ts), each in a savepoint of its own, in the order they
- * were called; each resolves only once that transaction committed.
+ * record: Stripe, answered 200, never sends the event again) survives those too: its
+ * transaction commits with synchronous=FULL, which syncs the WAL to disk before the append
+ * resolves (and with it every commit before). Not every append pays that sync: it costs a
+ * fifth of a millisecond to 2 ms per transaction here, 4 to 35 times a lone append;
+ * docs/architecture.md weighs what a power loss may drop instead. Appends made in the same
+ * turn of the event loop share one transaction (sqlite_group_commit.ts), each in a savepoint
+ * of its own, in the order they were called; each resolves only once that transaction
+ * committed, so durable ones share one sync.
  * The file itself (its inspection, schema and settings) is opened by sqlite_file.ts.
  * @module
  */
@@ -28,7 +28,6 @@ import {
 import { type Clock, systemClock } from "../../application/ports/clock.ts";
 import { asRecorded, checkRevision, checkTruncation } from "../../application/ports/event_store.ts";
 import { checkpointInBackground } from "../sqlite/checkpointer.ts";
-import { walSync } from "../sqlite/wal_sync.ts";
 import { pollingSubscription } from "./polling_subscription.ts";
 import { groupCommit } from "./sqlite_group_commit.ts";
 import { openEventStoreFile } from "./sqlite_file.ts";
@@ -64,6 +63,7 @@ type QueuedAppend = {
   streamId: string;
   rows: (readonly [type: string, data: string, metadata: string])[];
   expected: ExpectedRevision;
+  durable: boolean;
 };
 
 // Rows come back as arrays, in COLUMNS order: a fifth faster to read than objects.
@@ -123,8 +123,6 @@ export const sqliteEventStore = (
   // The WAL is copied into the file by a worker, not inside an append (its fsyncs would
   // hold the event loop): sqlite/checkpointer.ts.
   const checkpoints = checkpointInBackground(db, path);
-  const wal = walSync(path);
-  const syncing = new Set<Promise<void>>();
 
   const statements = {
     head: db.prepare("SELECT max(revision) AS revision FROM events WHERE stream_id = ?"),
@@ -174,6 +172,7 @@ export const sqliteEventStore = (
   };
   const writer = groupCommit(db, {
     write,
+    durable: (queued) => queued.durable,
     maxGroup,
     committed: (appends) => {
       if (!appends.some((queued) => queued.rows.length > 0)) return;
@@ -203,18 +202,7 @@ export const sqliteEventStore = (
       } catch (error) {
         return Promise.reject(error);
       }
-      const written = writer.enqueue({ streamId, rows, expected });
-      if (!durable) return written;
-      return written.then(async (result) => {
-        const synced = wal.sync();
-        syncing.add(synced);
-        try {
-          await synced;
-        } finally {
-          syncing.delete(synced);
-        }
-        return result;
-      });
+      return writer.enqueue({ streamId, rows, expected, durable });
     },
     readStream: (streamId) => afterAppends(() => asRecorded(readStream(streamId).map(toRecorded))),
     truncateBefore: (streamId, revision) =>
@@ -260,8 +248,6 @@ export const sqliteEventStore = (
       // Not awaited: close() settles the appends before it in the same turn, as it always did.
       void checkpoints.stop();
       db.close();
-      await Promise.allSettled(syncing);
-      wal.close();
     },
   };
   return Object.assign(store, { poke: () => listeners.forEach((wake) => wake()) });

@@ -139,8 +139,8 @@ export const openEventStoreFile = (path: string, busyTimeoutMs: number): Databas
     tightenSqliteFiles(path);
     db.exec("PRAGMA journal_mode = WAL");
     // NORMAL: a commit survives a crash of the process; only a power loss or OS crash can drop
-    // the last ones (never corrupting the file). A durable append (the webhook's record)
-    // waits for the WAL's sync after its commit instead: adapters/sqlite/wal_sync.ts.
+    // the last ones (never corrupting the file). A durable append (the webhook's record) has
+    // its transaction committed with FULL instead: sqlite_group_commit.ts.
     db.exec("PRAGMA synchronous = NORMAL");
   } catch (error) {
     db.close();

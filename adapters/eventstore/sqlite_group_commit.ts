@@ -8,8 +8,9 @@
  * so the group is what queued before the flush, which runs from setImmediate (after the
  * I/O callbacks of the current turn, about a microsecond for a lone write; a zero
  * setTimeout would wait a millisecond or more) or at once when `maxGroup` writes wait.
- * A write that must survive a power loss waits, after its COMMIT, for the WAL's sync
- * (adapters/sqlite/wal_sync.ts), off the event loop.
+ * A group holding a durable write commits with synchronous=FULL (the connection's level is
+ * NORMAL otherwise): SQLite then syncs the WAL to disk before COMMIT returns, so that write,
+ * and every commit before it, survives a power loss too; the writes made with it share the sync.
  * @module
  */
 import type { DatabaseSync } from "node:sqlite";
@@ -20,6 +21,8 @@ export type GroupCommitOptions<T, R> = {
   write: (item: T) => R;
   /** Flush at once when this many writes wait; 1 writes each in its own transaction. */
   maxGroup: number;
+  /** True for a write that must survive a power loss before it resolves. */
+  durable?: (item: T) => boolean;
   /** Called after a COMMIT with the items it made durable (not called when none were). */
   committed: (items: T[]) => void;
 };
@@ -44,7 +47,7 @@ export type GroupCommit<T, R> = {
 
 export const groupCommit = <T, R>(
   db: DatabaseSync,
-  { write, maxGroup, committed }: GroupCommitOptions<T, R>,
+  { write, maxGroup, committed, durable }: GroupCommitOptions<T, R>,
 ): GroupCommit<T, R> => {
   const statements = {
     begin: db.prepare("BEGIN IMMEDIATE"),
@@ -93,6 +96,21 @@ export const groupCommit = <T, R>(
   };
 
   const writeGroup = (group: Queued<T, R>[]) => {
+    // Through exec, each time: SQLite applies this pragma when it compiles it, so a prepared
+    // statement would not apply it again when run again.
+    const full = durable !== undefined && group.some((queued) => durable(queued.item));
+    if (!full) return writeAttempts(group);
+    db.exec("PRAGMA synchronous = FULL");
+    try {
+      writeAttempts(group);
+    } finally {
+      // SQLite refuses it inside a transaction; one left open (a failed ROLLBACK) ends at the
+      // next BEGIN's failure, and the level stays FULL meanwhile: slower, never less safe.
+      if (!db.isTransaction) db.exec("PRAGMA synchronous = NORMAL");
+    }
+  };
+
+  const writeAttempts = (group: Queued<T, R>[]) => {
     for (;;) {
       let attempted: Attempt<R>;
       try {

@@ -1,5 +1,5 @@
 // A durable append, and so a webhook's 200, comes only after the SQLite event store synced
-// its commit to disk (an fdatasync of the WAL after the commit), so that a power loss cannot drop
+// its commit to disk (synchronous=FULL for that transaction), so that a power loss cannot drop
 // it; other appends and checkpoints do not wait for a sync (docs/architecture.md says why). A
 // power loss cannot be staged here, so the test watches the syncs themselves: a child process
 // (tests/support/durable_writes_process.ts) writes in phases under strace, which records every
