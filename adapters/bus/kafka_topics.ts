@@ -24,11 +24,21 @@ export const kafkaBrowser = (
     }
   };
 
-  // Asked only of a topic that exists: a metadata request for another would create it.
-  const ends = (topic: string) =>
-    withAdmin(async (admin) =>
-      (await admin.listTopics()).includes(topic) ? await admin.fetchTopicOffsets(topic) : []
-    );
+  // Asked only of a topic that exists: a metadata request for another would create it. A
+  // topic just made may have no leader yet (NOT_LEADER_FOR_PARTITION, which kafkajs marks
+  // retriable but its admin does not retry here): asked again after a moment.
+  const ends = async (topic: string) => {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await withAdmin(async (admin) =>
+          (await admin.listTopics()).includes(topic) ? await admin.fetchTopicOffsets(topic) : []
+        );
+      } catch (error) {
+        if (!(error as { retriable?: boolean }).retriable || attempt >= 10) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      }
+    }
+  };
 
   return {
     topics: () =>
