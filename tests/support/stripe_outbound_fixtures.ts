@@ -1,3 +1,4 @@
+import type { StripeGateway } from "../../application/ports/stripe_gateway.ts";
 // Nudges objects written to an event store the way the app writes them, and the bus
 // messages the outbox publishes for them: what the outbound handlers get.
 import { clientDecider, clientStream } from "../../domain/client.ts";
@@ -143,4 +144,23 @@ export const catalog = (
       });
     },
   };
+};
+
+/** A Gold product with a monthly price of 15.00 usd, made through `gateway` as outbound makes them. */
+export const goldMonthly = async (gateway: StripeGateway) => {
+  const product = await gateway.createProduct(
+    { nudgesPlanId: "plan-1", name: "Gold", description: null, iconUrl: null, active: true },
+    "k1",
+  );
+  const price = await gateway.createPrice({
+    nudgesPriceTierId: "tier-1",
+    nudgesPlanId: "plan-1",
+    stripeProductId: product,
+    nickname: null,
+    unitAmount: 1500,
+    currency: "usd",
+    interval: "month",
+    intervalCount: 1,
+  }, "k2");
+  return { product, price };
 };

@@ -9,6 +9,7 @@ import type { EventStore } from "../../../application/ports/event_store.ts";
 import type { StripeSubscriptionState } from "../../../domain/plan_subscription.ts";
 import { sellTier, setupOptions } from "../../support/inbound_pipeline.ts";
 import { type Api, harness, serve, TOKEN } from "./harness.ts";
+import { goldMonthly } from "../../support/stripe_outbound_fixtures.ts";
 
 const CLIENT =
   `mutation { createClient(input: { name: "Ada", email: "ada@example.com" }) { id version } }`;
@@ -78,20 +79,7 @@ Deno.test(
 Deno.test("createCheckoutSession makes the client's customer first, then a session for the tier", async () => {
   await using simulator = startStripeSimulator();
   const gateway = stripeSdkGateway({ apiKey: "sk_test_1", apiBase: simulator.url });
-  const product = await gateway.createProduct(
-    { nudgesPlanId: "plan-1", name: "Gold", description: null, iconUrl: null, active: true },
-    "k1",
-  );
-  const price = await gateway.createPrice({
-    nudgesPriceTierId: "tier-1",
-    nudgesPlanId: "plan-1",
-    stripeProductId: product,
-    nickname: null,
-    unitAmount: 1500,
-    currency: "usd",
-    interval: "month",
-    intervalCount: 1,
-  }, "k2");
+  const { price } = await goldMonthly(gateway);
   await withApi(async (api) => {
     await sellTier(api.store, { stripePriceId: price });
     const { createClient: made } = await api.data(CLIENT);

@@ -5,6 +5,7 @@ import { stripeSdkGateway } from "../../../adapters/stripe/sdk.ts";
 import { startStripeSimulator } from "../../../adapters/stripe/simulator.ts";
 import type { NewCheckoutSession } from "../../../application/ports/stripe_gateway.ts";
 import { skipUnlessStripeMock, startStripeMock } from "../../support/stripe_mock.ts";
+import { goldMonthly } from "../../support/stripe_outbound_fixtures.ts";
 
 const noStripeMock = skipUnlessStripeMock("the gateway's billing calls against stripe-mock");
 
@@ -58,20 +59,7 @@ Deno.test({
 Deno.test("stripeSdkGateway() billing calls change what the simulator keeps", async () => {
   await using simulator = startStripeSimulator();
   const gateway = stripeSdkGateway({ apiKey: "sk_test_123", apiBase: simulator.url });
-  const product = await gateway.createProduct(
-    { nudgesPlanId: "plan-1", name: "Gold", description: null, iconUrl: null, active: true },
-    "k1",
-  );
-  const price = await gateway.createPrice({
-    nudgesPriceTierId: "tier-1",
-    nudgesPlanId: "plan-1",
-    stripeProductId: product,
-    nickname: null,
-    unitAmount: 1500,
-    currency: "usd",
-    interval: "month",
-    intervalCount: 1,
-  }, "k2");
+  const { price } = await goldMonthly(gateway);
   const customer = await gateway.createCustomer(
     { nudgesClientId: "client-1", name: "Ada", email: "ada@example.com" },
     "k3",

@@ -10,6 +10,7 @@ import { outboundHandler } from "../../../application/outbound/handler.ts";
 import { outboxMessage } from "../../../application/outbox/messages.ts";
 import { clients, planSubscriptions } from "../../../application/shared/aggregates.ts";
 import { setupOptions } from "../../support/inbound_pipeline.ts";
+import { goldMonthly } from "../../support/stripe_outbound_fixtures.ts";
 
 const NOW = "2026-03-01T12:00:00.000Z";
 /** One sequence of event ids for every setup command: each event has its own id. */
@@ -66,20 +67,7 @@ Deno.test("a client's new email reaches its Stripe customer", async () => {
 });
 
 const subscribedInSimulator = async (gateway: StripeGateway, simulator: { url: string }) => {
-  const product = await gateway.createProduct(
-    { nudgesPlanId: "plan-1", name: "Gold", description: null, iconUrl: null, active: true },
-    "k1",
-  );
-  const price = await gateway.createPrice({
-    nudgesPriceTierId: "tier-1",
-    nudgesPlanId: "plan-1",
-    stripeProductId: product,
-    nickname: null,
-    unitAmount: 1500,
-    currency: "usd",
-    interval: "month",
-    intervalCount: 1,
-  }, "k2");
+  const { price } = await goldMonthly(gateway);
   const customer = await gateway.createCustomer(
     { nudgesClientId: "client-1", name: "Ada", email: "ada@example.com" },
     "k3",
