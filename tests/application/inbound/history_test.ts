@@ -20,6 +20,7 @@ import {
   product,
   stripeEvent,
 } from "../../support/webhook_fixtures.ts";
+import { shuffled } from "../../support/shuffle.ts";
 
 type Json = Record<string, unknown>;
 
@@ -150,24 +151,6 @@ const states = async (store: EventStore) => {
   const out: Record<string, unknown> = {};
   for (const stream of streams) {
     out[stream] = await stateOf(store, DECIDERS[stream.split("-")[0]!]!, stream);
-  }
-  return out;
-};
-
-/** mulberry32: a small seeded generator, so a failing order can be replayed. */
-const random = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let r = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-  return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-};
-
-const shuffled = <T>(items: readonly T[], seed: number): T[] => {
-  const next = random(seed);
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
   }
   return out;
 };

@@ -13,6 +13,7 @@ import {
   stripeEvent,
   subscription,
 } from "../../support/webhook_fixtures.ts";
+import { shuffled } from "../../support/shuffle.ts";
 
 type Json = Record<string, unknown>;
 const T = NOW_SECONDS - 86_400;
@@ -196,24 +197,6 @@ const LIFE = (): Json[] => [
     { created: T + MONTH + 100_000 },
   ),
 ];
-
-/** mulberry32, so a failing order can be replayed from its seed. */
-const random = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let r = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-  return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-};
-
-const shuffled = <T>(items: readonly T[], seed: number): T[] => {
-  const next = random(seed);
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-};
 
 /** What Stripe said, whatever the order: the state without the times Nudges recorded it. */
 const lifeEnd = async (events: readonly Json[]) => {
