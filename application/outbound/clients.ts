@@ -10,7 +10,7 @@ import { clients } from "../shared/aggregates.ts";
 import type { IntegrationEventOf } from "../shared/integration_events.ts";
 import {
   callStripe,
-  earlierTwin,
+  createInStripe,
   existing,
   handledAlready,
   markFailed,
@@ -27,9 +27,9 @@ export const clientCreated = async (
   const loaded = await clients.read(ctx.store, clientId);
   const client = existing(loaded.state, `client ${clientId}`);
   if (client.stripeCustomerId !== null || handledAlready(ctx, clients, clientId, loaded)) return;
-  const twin = await earlierTwin(ctx, "customers", "nudges_client_id", clientId);
-  const customerId = twin ?? await callStripe(
+  const customerId = await createInStripe(
     ctx,
+    { kind: "customers", metadataKey: "nudges_client_id", nudgesId: clientId },
     (key) => ctx.gateway.createCustomer({ nudgesClientId: clientId, name, email }, key),
     markFailed(ctx, "client", clientId),
   );

@@ -12,7 +12,7 @@ import type { IntegrationEventOf } from "../shared/integration_events.ts";
 import type { PlanEvent } from "../../domain/plan.ts";
 import {
   callStripe,
-  earlierTwin,
+  createInStripe,
   existing,
   handledAlready,
   markFailed,
@@ -37,9 +37,9 @@ export const planCreated = async (
   const plan = existing(loaded.state, `plan ${planId}`);
   // Linked already: a redelivery, or a plan imported from Stripe.
   if (plan.stripeProductId !== null || handledAlready(ctx, plans, planId, loaded)) return;
-  const twin = await earlierTwin(ctx, "products", "nudges_plan_id", planId);
-  const productId = twin ?? await callStripe(
+  const productId = await createInStripe(
     ctx,
+    { kind: "products", metadataKey: "nudges_plan_id", nudgesId: planId },
     (key) =>
       ctx.gateway.createProduct(
         { nudgesPlanId: planId, name, description, iconUrl, active: isActive },

@@ -8,7 +8,7 @@ import type { IntegrationEventOf } from "../shared/integration_events.ts";
 import { productOf } from "./plans.ts";
 import {
   callStripe,
-  earlierTwin,
+  createInStripe,
   existing,
   handledAlready,
   markFailed,
@@ -33,9 +33,9 @@ export const priceTierCreated = async (
   if (productId === null) {
     return await refused(`plan ${planId} could not be created in Stripe: ${plan.syncError}`);
   }
-  const twin = await earlierTwin(ctx, "prices", "nudges_price_tier_id", priceTierId);
-  const priceId = twin ?? await callStripe(
+  const priceId = await createInStripe(
     ctx,
+    { kind: "prices", metadataKey: "nudges_price_tier_id", nudgesId: priceTierId },
     (key) =>
       ctx.gateway.createPrice({
         nudgesPriceTierId: priceTierId,

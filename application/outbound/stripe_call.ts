@@ -133,7 +133,7 @@ export const KEY_WINDOW_MS = 23 * 3_600_000;
  * in its metadata; only for events older than the key window (search lags writes by up to
  * a minute, and a newer event's key answers for it). Null: create it.
  */
-export const earlierTwin = async (
+const earlierTwin = async (
   ctx: OutboundContext,
   kind: SearchableKind,
   metadataKey: string,
@@ -147,6 +147,19 @@ export const earlierTwin = async (
   }
   return found;
 };
+
+/**
+ * The Stripe object a create links to: the twin an earlier create left (earlierTwin), else
+ * the one `create` makes; null when Stripe refused it (recorded by `refused`).
+ */
+export const createInStripe = async (
+  ctx: OutboundContext,
+  twin: { kind: SearchableKind; metadataKey: string; nudgesId: string },
+  create: (idempotencyKey: string) => Promise<string>,
+  refused: (error: string) => Promise<void>,
+): Promise<string | null> =>
+  await earlierTwin(ctx, twin.kind, twin.metadataKey, twin.nudgesId) ??
+    await callStripe(ctx, create, refused);
 
 type Synced = "plan" | "priceTier" | "client";
 
