@@ -8,12 +8,13 @@ import { sqliteEventStore } from "../../../adapters/eventstore/sqlite.ts";
 import { graphqlServer } from "../../../adapters/graphql/server.ts";
 import { sqliteReadModel } from "../../../adapters/readmodel/sqlite.ts";
 import { randomId, systemClock } from "../../../application/ports/clock.ts";
-import type { EventStore, NewEvent } from "../../../application/ports/event_store.ts";
+import type { EventStore } from "../../../application/ports/event_store.ts";
 import { silentLogger } from "../../../application/ports/logger.ts";
 import { foldEvents } from "../../../application/projections/fold.ts";
 import { startProjector } from "../../../application/projections/projector.ts";
 import { planStream } from "../../../domain/plan.ts";
 import { priceTierStream } from "../../../domain/price_tier.ts";
+import { systemEvent } from "../../support/new_events.ts";
 
 const TOKEN = "bench-token-0123456789abcdef";
 const dir = Deno.makeTempDirSync({ prefix: "graphql_bench_" });
@@ -22,29 +23,24 @@ globalThis.addEventListener("unload", () => {
   Deno.removeSync(dir, { recursive: true });
 });
 
-const event = (type: string, data: unknown): NewEvent => ({
-  type,
-  data,
-  metadata: {
-    eventId: crypto.randomUUID(),
-    correlationId: "bench",
-    causationId: "bench",
-    cause: { kind: "system", reason: "bench" },
-  },
-});
-
 /** `plans` plans with `tiers` tiers each, as the command handler would have written them. */
 const seed = async (store: EventStore, plans: number, tiers: number) => {
   const at = "2025-03-01T10:00:00.000Z";
   for (let p = 0; p < plans; p++) {
     const planId = crypto.randomUUID();
     await store.append(planStream(planId), [
-      event("PlanCreated", { planId, at, name: `Plan ${p}`, description: null, iconUrl: null }),
+      systemEvent("PlanCreated", {
+        planId,
+        at,
+        name: `Plan ${p}`,
+        description: null,
+        iconUrl: null,
+      }),
     ], "noStream");
     for (let t = 0; t < tiers; t++) {
       const priceTierId = crypto.randomUUID();
       await store.append(priceTierStream(priceTierId), [
-        event("PriceTierCreated", {
+        systemEvent("PriceTierCreated", {
           priceTierId,
           at,
           planId,

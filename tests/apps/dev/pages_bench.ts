@@ -8,26 +8,15 @@
 //   deno task bench tests/apps/dev/pages_bench.ts
 import { join } from "node:path";
 import { sqliteEventStore } from "../../../adapters/eventstore/sqlite.ts";
-import type { NewEvent } from "../../../application/ports/event_store.ts";
 import { planStream } from "../../../domain/plan.ts";
 import { priceTierStream } from "../../../domain/price_tier.ts";
 import { DATA_FILES } from "../../../apps/wiring.ts";
 import { freePort } from "../../support/process.ts";
 import { eventually, graphql, startDevTask } from "./dev_process.ts";
+import { systemEvent } from "../../support/new_events.ts";
 
 const PLANS = 10_000;
 const TIERS = 3;
-
-const event = (type: string, data: unknown): NewEvent => ({
-  type,
-  data,
-  metadata: {
-    eventId: crypto.randomUUID(),
-    correlationId: "bench",
-    causationId: "bench",
-    cause: { kind: "system", reason: "bench" },
-  },
-});
 
 /** The catalog as a Stripe account's import leaves it: linked plans and tiers. */
 const seed = async (path: string) => {
@@ -41,7 +30,7 @@ const seed = async (path: string) => {
     for (let p = 0; p < PLANS; p++) {
       const planId = crypto.randomUUID();
       await store.append(planStream(planId), [
-        event("PlanImportedFromStripe", {
+        systemEvent("PlanImportedFromStripe", {
           planId,
           at,
           ...stripe(p),
@@ -55,7 +44,7 @@ const seed = async (path: string) => {
       for (let t = 0; t < TIERS; t++) {
         const priceTierId = crypto.randomUUID();
         await store.append(priceTierStream(priceTierId), [
-          event("PriceTierImportedFromStripe", {
+          systemEvent("PriceTierImportedFromStripe", {
             priceTierId,
             at,
             ...stripe(p * TIERS + t),
