@@ -10,13 +10,27 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 
+/**
+ * The connection that writes the file, whose own checkpoints in its commits are turned off
+ * while the worker makes them (and back on should the worker fail): a DatabaseSync, or a
+ * stand-in for one on another thread (eventstore/sqlite_writer.ts).
+ */
+export type FileWriter = DatabaseSync | { autocheckpoint(pages: number): void };
+
+const AUTOCHECKPOINT_PAGES = 1000; // SQLite's default
+
+const setAutocheckpoint = (writer: FileWriter, pages: number) => {
+  if ("autocheckpoint" in writer) writer.autocheckpoint(pages);
+  else if (writer.isOpen) writer.exec(`PRAGMA wal_autocheckpoint = ${pages}`);
+};
+
 type Reply = { path: string; error: string } | { closed: string };
 
 const WORKER = new URL("./checkpoint_worker.ts", import.meta.url);
 
 let worker: Worker | null = null;
 /** Each file checkpointed, with its connection and who hears of its failures. */
-const open = new Map<string, { db: DatabaseSync; report: (error: string) => void }>();
+const open = new Map<string, { db: FileWriter; report: (error: string) => void }>();
 const closing = new Map<string, () => void>();
 
 /** A process that may not read the worker's module (a narrow --allow-read) checkpoints as SQLite does. */
@@ -36,7 +50,7 @@ const started = (): Worker => {
     event.preventDefault();
     if (worker === current) worker = null;
     for (const [path, { db, report }] of open) {
-      if (db.isOpen) db.exec("PRAGMA wal_autocheckpoint = 1000");
+      setAutocheckpoint(db, AUTOCHECKPOINT_PAGES);
       report(`the checkpoint worker failed: ${event.message}`);
       closing.get(path)?.();
     }
@@ -53,7 +67,7 @@ export type Checkpointer = { stop(): Promise<void> };
  * checkpoint (the next one tries again).
  */
 export const checkpointInBackground = (
-  db: DatabaseSync,
+  db: FileWriter,
   path: string,
   { intervalMs = 200, report }: { intervalMs?: number; report?: (error: string) => void } = {},
 ): Checkpointer => {
@@ -62,7 +76,7 @@ export const checkpointInBackground = (
   }
   started().postMessage({ open: path, intervalMs });
   open.set(path, { db, report: report ?? (() => {}) });
-  db.exec("PRAGMA wal_autocheckpoint = 0");
+  setAutocheckpoint(db, 0);
   let stopped: Promise<void> | undefined;
   return {
     stop: () =>

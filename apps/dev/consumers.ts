@@ -1,9 +1,11 @@
 /**
  * Runs the consumer app of `deno task dev` in a worker thread (consumers_worker.ts), so the
  * outbox and the consumers have an event loop (and a core) of their own while the webhook
- * endpoint, the API and the Stripe simulator keep the main one. Each side has its own
- * connection to the event store; a commit on either side pokes the other's subscriptions
- * at once (a message between threads), so nothing waits for a poll tick.
+ * endpoint, the API and the Stripe simulator keep the main one. Each side reads the event
+ * store on a connection of its own and writes through the store's one writer thread, whose
+ * every commit wakes both sides' subscriptions. The worker runs at a lower priority where
+ * the OS lets a thread have one (Linux): a burst of webhooks is answered first, applied in
+ * the time left.
  * @module
  */
 import type { Logger } from "../../application/ports/logger.ts";
@@ -13,8 +15,6 @@ import type { FromWorker, ToWorker } from "./consumers_worker.ts";
 export type ConsumersWorker = {
   /** Where its ops routes listen (KAFKA_CONSUMER_PORT). */
   port: number | null;
-  /** Tells the worker's store of a commit made on this thread. */
-  poke(): void;
   /** Rejects when the worker failed for good. */
   failed: Promise<never>;
   close(): Promise<void>;
@@ -22,17 +22,18 @@ export type ConsumersWorker = {
 
 export const startConsumersWorker = async (
   config: Config,
-  { stripe, onPoke, logger }: {
+  { stripe, writer, logger }: {
     stripe: { apiKey: string; apiBase: string | null };
-    /** A commit made in the worker: wake this thread's subscriptions. */
-    onPoke: () => void;
+    /** A port to the event store's writer thread (SQLite), handed over to the worker. */
+    writer: MessagePort | null;
     logger: Logger;
   },
 ): Promise<ConsumersWorker> => {
   const worker = new Worker(new URL("./consumers_worker.ts", import.meta.url).href, {
     type: "module",
   });
-  const send = (message: ToWorker) => worker.postMessage(message);
+  const send = (message: ToWorker, transfer: Transferable[] = []) =>
+    worker.postMessage(message, transfer);
   let fail!: (error: Error) => void;
   const failed = new Promise<never>((_, reject) => fail = reject);
   failed.catch(() => {});
@@ -44,8 +45,7 @@ export const startConsumersWorker = async (
   });
   let closed: () => void = () => {};
   worker.onmessage = ({ data }: MessageEvent<FromWorker>) => {
-    if ("poke" in data) onPoke();
-    else if ("started" in data) started(data.started.port);
+    if ("started" in data) started(data.started.port);
     else if ("failed" in data) {
       refused(data.addrInUse ? new Deno.errors.AddrInUse(data.failed) : new Error(data.failed));
     } else closed();
@@ -57,7 +57,7 @@ export const startConsumersWorker = async (
     refused(error);
     fail(error);
   };
-  send({ start: { config, stripe } });
+  send({ start: { config, stripe, writer } }, writer ? [writer] : []);
   let port: number | null;
   try {
     port = await ready;
@@ -68,7 +68,6 @@ export const startConsumersWorker = async (
   let closing: Promise<void> | undefined;
   return {
     port,
-    poke: () => send({ poke: true }),
     failed,
     close: () =>
       closing ??= new Promise<void>((resolve) => {

@@ -6,6 +6,7 @@
  * @module
  */
 import { join } from "node:path";
+import { setPriority } from "node:os";
 import { prometheusRegistry } from "../../adapters/observability/prometheus.ts";
 import { sqliteEventStore } from "../../adapters/eventstore/sqlite.ts";
 import { systemClock } from "../../application/ports/clock.ts";
@@ -16,14 +17,18 @@ import { startKafkaConsumer } from "../kafka_consumer/main.ts";
 import { appLogger, DATA_FILES, openBus, openEventStore } from "../wiring.ts";
 
 export type ToWorker =
-  | { start: { config: Config; stripe: { apiKey: string; apiBase: string | null } } }
-  | { poke: true }
+  | {
+    start: {
+      config: Config;
+      stripe: { apiKey: string; apiBase: string | null };
+      writer: MessagePort | null;
+    };
+  }
   | { close: true };
 
 export type FromWorker =
   | { started: { port: number | null } }
   | { failed: string; addrInUse: boolean }
-  | { poke: true }
   | { closed: true };
 
 const worker = self as unknown as {
@@ -31,18 +36,22 @@ const worker = self as unknown as {
   postMessage(message: FromWorker): void;
 };
 
-let running: { store: EventStore & { poke?(): void }; bus: Bus; close(): Promise<void> } | null =
-  null;
+let running: { store: EventStore; bus: Bus; close(): Promise<void> } | null = null;
 
-const start = async ({ config, stripe }: Extract<ToWorker, { start: unknown }>["start"]) => {
+/** Nice 10: on Linux a thread's own, so the main thread keeps its priority. */
+const CONSUMERS_NICE = 10;
+
+const start = async (
+  { config, stripe, writer }: Extract<ToWorker, { start: unknown }>["start"],
+) => {
   const logger = appLogger(config, "dev").with({ app: "kafka_consumer" });
-  // The main thread's appends (webhooks, GraphQL) wake this store's subscriptions, and
-  // this one's (links, imports) the main thread's: see consumers.ts.
-  const store = config.eventStoreConnectionString === null
-    ? sqliteEventStore(join(config.dataDir, DATA_FILES.events), {
-      clock: systemClock,
-      onCommit: () => worker.postMessage({ poke: true }),
-    })
+  // Elsewhere setpriority(0) would lower the whole process, the endpoint with it.
+  if (
+    Deno.build.os === "linux" &&
+    Deno.permissions.querySync({ name: "sys", kind: "setPriority" }).state === "granted"
+  ) setPriority(0, CONSUMERS_NICE);
+  const store = writer
+    ? sqliteEventStore(join(config.dataDir, DATA_FILES.events), { clock: systemClock, writer })
     : await openEventStore(config, logger);
   const metrics = prometheusRegistry();
   const bus = await openBus(config, "nudges-dev", logger, metrics);
@@ -65,8 +74,7 @@ worker.onmessage = ({ data }) => {
         addrInUse: error instanceof Deno.errors.AddrInUse,
       })
     );
-  } else if ("poke" in data) running?.store.poke?.();
-  else {
+  } else {
     const stopping = running;
     running = null;
     (async () => {

@@ -13,8 +13,8 @@
  */
 import { join } from "node:path";
 import { sqliteEventStore } from "../../adapters/eventstore/sqlite.ts";
+import { startSqliteWriter } from "../../adapters/eventstore/sqlite_writer.ts";
 import { systemClock } from "../../application/ports/clock.ts";
-import type { EventStore } from "../../application/ports/event_store.ts";
 import type { Logger } from "../../application/ports/logger.ts";
 import type { Config } from "../config.ts";
 import { closeAll, runApp } from "../runner.ts";
@@ -22,7 +22,7 @@ import { DATA_FILES, openEventStore, stripeTarget } from "../wiring.ts";
 import { startProductApi } from "../product_api/main.ts";
 import { startWebhooks } from "../webhooks/main.ts";
 import { banner, type DevUrls } from "./banner.ts";
-import { type ConsumersWorker, startConsumersWorker } from "./consumers.ts";
+import { startConsumersWorker } from "./consumers.ts";
 import { removeRunFile, writeRunFile } from "./run_file.ts";
 import { loadDevConfig } from "./secrets.ts";
 
@@ -56,13 +56,18 @@ export const startDev = async (
   const opened: [string, () => Promise<unknown>][] = [];
   const close = () => closeAll(logger, opened);
   try {
-    // Commits here (webhooks, GraphQL) poke the consumers' worker, whose commits (links,
-    // imports) poke this store's subscriptions: no poll tick on the way.
-    const poked: { worker?: ConsumersWorker } = {};
-    const store: EventStore & { poke?(): void } = config.eventStoreConnectionString === null
+    // One writer thread makes every write to the events file, for this thread's store and
+    // the consumers' (adapters/eventstore/sqlite_writer.ts): neither waits for the other's
+    // lock, a webhook's sync to disk holds no event loop, and each commit wakes both sides'
+    // subscriptions at once.
+    const writer = config.eventStoreConnectionString === null
+      ? await startSqliteWriter(join(config.dataDir, DATA_FILES.events))
+      : null;
+    if (writer) opened.push(["event store writer", writer.close]);
+    const store = writer
       ? sqliteEventStore(join(config.dataDir, DATA_FILES.events), {
         clock: systemClock,
-        onCommit: () => poked.worker?.poke(),
+        writer: writer.connect(),
       })
       : await openEventStore(config, logger.with({ component: "event_store" }));
     opened.push(["event store", () => store.close()]);
@@ -75,13 +80,13 @@ export const startDev = async (
     // Closed after the consumers (closeAll goes last first): a Stripe call in hand completes.
     const stripe = stripeTarget(config, { webhooksUrl: webhooksUrl ?? webhooks.url, logger });
     opened.push(["Stripe simulator", stripe.close]);
-    const consumers = poked.worker = await onPort(
+    const consumers = await onPort(
       "KAFKA_CONSUMER_PORT",
       config.consumerPort,
       () =>
         startConsumersWorker(config, {
           stripe: { apiKey: stripe.apiKey, apiBase: stripe.apiBase },
-          onPoke: () => store.poke?.(),
+          writer: writer?.connect() ?? null,
           logger,
         }),
     );
@@ -106,7 +111,8 @@ export const startDev = async (
     };
     await writeRunFile(config.dataDir, urls);
     opened.push(["run file", () => removeRunFile(config.dataDir)]);
-    return { urls, failed: Promise.race([api.projector.done, consumers.failed]), close };
+    const failed = [api.projector.done, consumers.failed, ...writer ? [writer.failed] : []];
+    return { urls, failed: Promise.race(failed), close };
   } catch (error) {
     await close();
     throw error;

@@ -7,6 +7,7 @@ import {
 } from "../../../adapters/eventstore/sqlite.ts";
 import { type NewEvent, WrongExpectedRevision } from "../../../application/ports/event_store.ts";
 import { textLines } from "../../support/process.ts";
+import { startSqliteWriter } from "../../../adapters/eventstore/sqlite_writer.ts";
 import { eventStoreContract } from "./event_store_contract.ts";
 
 eventStoreContract("sqliteEventStore", () => {
@@ -15,6 +16,20 @@ eventStoreContract("sqliteEventStore", () => {
   return {
     open: () => sqliteEventStore(path, { pollMs: 10 }),
     cleanup: () => Deno.remove(dir, { recursive: true }),
+  };
+});
+
+// As `deno task dev` runs it: every instance writes through one writer thread.
+eventStoreContract("sqliteEventStore through a writer thread", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sqlite_store_" });
+  const path = `${dir}/events.sqlite`;
+  const writer = await startSqliteWriter(path);
+  return {
+    open: () => sqliteEventStore(path, { pollMs: 10, writer: writer.connect() }),
+    cleanup: async () => {
+      await writer.close();
+      await Deno.remove(dir, { recursive: true });
+    },
   };
 });
 
