@@ -1,9 +1,11 @@
 // Run by tests/adapters/eventstore/sqlite_durability_test.ts under strace: writes to a SQLite
 // event store in phases, each phase announced on stderr as "@@phase <name>", so the test can
 // count the fsync/fdatasync calls each phase made.
-//   deno run -A tests/support/durable_writes_process.ts <dir>
+//   deno run -A tests/support/durable_writes_process.ts <dir> [writer]
+// With "writer", the store writes through a writer thread, as `deno task dev`'s do.
 import { join } from "node:path";
 import { sqliteEventStore } from "../../adapters/eventstore/sqlite.ts";
+import { startSqliteWriter } from "../../adapters/eventstore/sqlite_writer.ts";
 import { webhookHandler } from "../../adapters/http/webhooks.ts";
 import type { NewEvent } from "../../application/ports/event_store.ts";
 import { silentLogger } from "../../application/ports/logger.ts";
@@ -23,7 +25,9 @@ const event = (n: number): NewEvent => ({
   },
 });
 
-const store = sqliteEventStore(join(Deno.args[0]!, "events.sqlite"));
+const path = join(Deno.args[0]!, "events.sqlite");
+const writer = Deno.args[1] === "writer" ? await startSqliteWriter(path) : null;
+const store = sqliteEventStore(path, writer ? { writer: writer.connect() } : {});
 const handle = webhookHandler({
   store,
   secret: SECRET,
@@ -56,3 +60,4 @@ phase(`answered ${response.status}`);
 for (let n = 15; n <= 17; n++) await store.append(`stream-${n}`, [event(n)], "noStream");
 phase("end");
 await store.close();
+await writer?.close();

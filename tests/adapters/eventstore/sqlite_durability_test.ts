@@ -31,43 +31,48 @@ const syncsByPhase = (trace: string): Map<string, number> => {
   return counts;
 };
 
-Deno.test({
-  name: "durable appends and a webhook's 200 wait for a sync to disk; other writes do not",
-  ignore: !canTrace,
-  fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "durable_" });
-    try {
-      const trace = `${dir}/strace.txt`;
-      const out = await new Deno.Command("strace", {
-        args: [
-          "-f",
-          "-e",
-          "trace=fsync,fdatasync,write",
-          "-s",
-          "64",
-          "-o",
-          trace,
-          Deno.execPath(),
-          "run",
-          "-A",
-          CHILD,
-          dir,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      assert.ok(out.success, new TextDecoder().decode(out.stderr));
-      const syncs = syncsByPhase(await Deno.readTextFile(trace));
-      assert.ok(syncs.has("answered 200"), `phases: ${[...syncs.keys()]}`);
-      const durable = syncs.get("durable appends")!;
-      assert.ok(durable >= 5, `5 durable appends one after another, ${durable} syncs`);
-      assert.ok(syncs.get("durable appends made together")! >= 1, "appends made together");
-      assert.ok(syncs.get("webhook")! >= 1, "the 200 came before any sync of its event");
-      assert.equal(syncs.get("appends"), 0, "a plain append waits for no sync");
-      assert.equal(syncs.get("checkpoints"), 0, "checkpoints wait for no sync");
-      assert.equal(syncs.get("answered 200"), 0, "plain appends after durable ones sync nothing");
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
-});
+for (const mode of ["own connection", "writer"] as const) {
+  Deno.test({
+    name: `durable appends and a webhook's 200 wait for a sync to disk; other writes do not (${
+      mode === "writer" ? "through a writer thread" : "on the store's own connection"
+    })`,
+    ignore: !canTrace,
+    fn: async () => {
+      const dir = await Deno.makeTempDir({ prefix: "durable_" });
+      try {
+        const trace = `${dir}/strace.txt`;
+        const out = await new Deno.Command("strace", {
+          args: [
+            "-f",
+            "-e",
+            "trace=fsync,fdatasync,write",
+            "-s",
+            "64",
+            "-o",
+            trace,
+            Deno.execPath(),
+            "run",
+            "-A",
+            CHILD,
+            dir,
+            ...mode === "writer" ? ["writer"] : [],
+          ],
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        assert.ok(out.success, new TextDecoder().decode(out.stderr));
+        const syncs = syncsByPhase(await Deno.readTextFile(trace));
+        assert.ok(syncs.has("answered 200"), `phases: ${[...syncs.keys()]}`);
+        const durable = syncs.get("durable appends")!;
+        assert.ok(durable >= 5, `5 durable appends one after another, ${durable} syncs`);
+        assert.ok(syncs.get("durable appends made together")! >= 1, "appends made together");
+        assert.ok(syncs.get("webhook")! >= 1, "the 200 came before any sync of its event");
+        assert.equal(syncs.get("appends"), 0, "a plain append waits for no sync");
+        assert.equal(syncs.get("checkpoints"), 0, "checkpoints wait for no sync");
+        assert.equal(syncs.get("answered 200"), 0, "plain appends after durable ones sync nothing");
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  });
+}
