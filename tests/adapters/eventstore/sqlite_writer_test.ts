@@ -63,7 +63,7 @@ Deno.test("a commit through the writer wakes the subscriptions of every store gi
       await live;
       await appender.append("a", [event(1)], "noStream");
       await appender.append("a", [event(2)], 0);
-      let timer: number | undefined;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
         both,
         new Promise((_, reject) => {
