@@ -1,18 +1,10 @@
 import assert from "node:assert/strict";
 import { memoryEventStore } from "../../../adapters/eventstore/memory.ts";
 import { pollingSubscription } from "../../../adapters/eventstore/polling_subscription.ts";
-import type { EventStore, NewEvent } from "../../../application/ports/event_store.ts";
+import type { EventStore } from "../../../application/ports/event_store.ts";
+import { systemEvent } from "../../support/new_events.ts";
 
-const event = (n: number): NewEvent => ({
-  type: "Happened",
-  data: { n },
-  metadata: {
-    eventId: `e-${n}`,
-    correlationId: "c",
-    causationId: "c",
-    cause: { kind: "system", reason: "polling test" },
-  },
-});
+const event = (n: number) => systemEvent("Happened", { n }, "polling test");
 
 Deno.test("pollingSubscription() stores its checkpoint at most every checkpointMs while live, and its last position when it ends", async () => {
   const store = memoryEventStore();

@@ -2,21 +2,12 @@ import assert from "node:assert/strict";
 import { sqliteEventStore } from "../../../adapters/eventstore/sqlite.ts";
 import { startSqliteWriter } from "../../../adapters/eventstore/sqlite_writer.ts";
 import {
-  type NewEvent,
   type RecordedEvent,
   WrongExpectedRevision,
 } from "../../../application/ports/event_store.ts";
+import { systemEvent } from "../../support/new_events.ts";
 
-const event = (n: number): NewEvent => ({
-  type: "Happened",
-  data: { n },
-  metadata: {
-    eventId: `e-${n}`,
-    correlationId: "c",
-    causationId: "c",
-    cause: { kind: "system", reason: "writer test" },
-  },
-});
+const event = (n: number) => systemEvent("Happened", { n }, "writer test");
 
 const inTempDir = async (body: (path: string) => Promise<void>) => {
   const dir = await Deno.makeTempDir({ prefix: "sqlite_writer_" });
