@@ -7,23 +7,14 @@ import { join } from "node:path";
 import { sqliteEventStore } from "../../adapters/eventstore/sqlite.ts";
 import { startSqliteWriter } from "../../adapters/eventstore/sqlite_writer.ts";
 import { webhookHandler } from "../../adapters/http/webhooks.ts";
-import type { NewEvent } from "../../application/ports/event_store.ts";
+import { systemEvent } from "./new_events.ts";
 import { silentLogger } from "../../application/ports/logger.ts";
 import { API_KEY, NOW, product, SECRET, signedRequest, stripeEvent } from "./webhook_fixtures.ts";
 
 const phase = (name: string) =>
   Deno.stderr.writeSync(new TextEncoder().encode(`@@phase ${name}\n`));
 
-const event = (n: number): NewEvent => ({
-  type: "Happened",
-  data: { n },
-  metadata: {
-    eventId: `e-${n}`,
-    correlationId: "c",
-    causationId: "c",
-    cause: { kind: "system", reason: "durability test" },
-  },
-});
+const event = (n: number) => systemEvent("Happened", { n }, "durability test");
 
 const path = join(Deno.args[0]!, "events.sqlite");
 const writer = Deno.args[1] === "writer" ? await startSqliteWriter(path) : null;

@@ -1,4 +1,5 @@
-// Events written straight to a store, as a seed for benchmarks: caused by the system.
+// Events written straight to a store, for tests and as a seed for benchmarks: caused by
+// the system.
 import type { NewEvent } from "../../application/ports/event_store.ts";
 
 /** An event of `type` with `data`, a new id and a system cause named `reason`. */

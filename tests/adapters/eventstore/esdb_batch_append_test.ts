@@ -10,7 +10,7 @@ import { batchAppend } from "@eventstore/db-client/dist/streams/appendToStream/b
 import * as sharedPb from "@eventstore/db-client/generated/shared_pb.js";
 import * as streamsPb from "@eventstore/db-client/generated/streams_pb.js";
 import { esdbEventStore } from "../../../adapters/eventstore/esdb.ts";
-import type { NewEvent } from "../../../application/ports/event_store.ts";
+import { systemEvent } from "../../support/new_events.ts";
 import { fakeClient } from "./esdb_fake_client.ts";
 
 // The generated protobuf modules are CommonJS that Deno cannot read named exports from.
@@ -100,16 +100,7 @@ Deno.test("@eventstore/db-client 6.2.1: one client's batch stream failing fails 
   assert.throws(() => b.stream.emit("data", reply), TypeError);
 });
 
-const event: NewEvent = {
-  type: "PlanCreated",
-  data: { name: "Gold" },
-  metadata: {
-    eventId: "e-1",
-    correlationId: "c-1",
-    causationId: "c-1",
-    cause: { kind: "system", reason: "test" },
-  },
-};
+const event = systemEvent("PlanCreated", { name: "Gold" }, "test");
 
 Deno.test("esdbEventStore() appends events, checkpoints and metadata one call each, never through the batch path", async () => {
   const fake = fakeClient();

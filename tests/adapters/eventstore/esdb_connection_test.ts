@@ -3,19 +3,10 @@
 // still has work in flight on it.
 import assert from "node:assert/strict";
 import { esdbEventStore, EventStoreUnavailable } from "../../../adapters/eventstore/esdb.ts";
-import type { NewEvent } from "../../../application/ports/event_store.ts";
+import { systemEvent } from "../../support/new_events.ts";
 import { fakeClient } from "./esdb_fake_client.ts";
 
-const event: NewEvent = {
-  type: "PlanCreated",
-  data: { name: "Gold" },
-  metadata: {
-    eventId: "e-1",
-    correlationId: "c-1",
-    causationId: "c-1",
-    cause: { kind: "system", reason: "test" },
-  },
-};
+const event = systemEvent("PlanCreated", { name: "Gold" }, "test");
 
 const CONNECTION = "esdb://127.0.0.1:2113?tls=false";
 const tick = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -4,20 +4,11 @@
 import assert from "node:assert/strict";
 import { esdbEventStore, EventStoreUnavailable } from "../../../adapters/eventstore/esdb.ts";
 import { EventStoreConnectionStringError } from "../../../adapters/eventstore/esdb_connection_string.ts";
-import type { NewEvent } from "../../../application/ports/event_store.ts";
+import { systemEvent } from "../../support/new_events.ts";
 import { type Logger, silentLogger } from "../../../application/ports/logger.ts";
 import { freePort } from "../../support/process.ts";
 
-const event: NewEvent = {
-  type: "PlanCreated",
-  data: { name: "Gold" },
-  metadata: {
-    eventId: "e-1",
-    correlationId: "c-1",
-    causationId: "c-1",
-    cause: { kind: "system", reason: "test" },
-  },
-};
+const event = systemEvent("PlanCreated", { name: "Gold" }, "test");
 
 Deno.test("esdbEventStore() refuses a malformed connection string without repeating its password", () => {
   for (
