@@ -14,6 +14,7 @@ import {
   fixedRate,
   type LoadResult,
   poster,
+  type Send,
   type Shot,
   signedProductEvents,
 } from "../../support/http_load.ts";
@@ -44,10 +45,15 @@ const row = (name: string, mode: string, r: LoadResult) =>
 
 /** Warms up, then the closed loop and the fixed rate; the server keeps running. */
 const measure = async (name: string, port: number, path: string, shots: Shot[]) => {
-  const warm = sender(port, path, shots.slice(-500));
-  for (let i = 0; i < 500; i++) await warm();
-  const max = await closedLoop(sender(port, path, shots), CONCURRENCY, SECONDS);
-  const steady = await fixedRate(sender(port, path, shots.slice().reverse()), RATE, SECONDS);
+  const load = async <T>(shots: Shot[], run: (send: Send) => Promise<T>) => {
+    const send = sender(port, path, shots);
+    return await run(send).finally(send.close);
+  };
+  await load(shots.slice(-500), async (warm) => {
+    for (let i = 0; i < 500; i++) await warm();
+  });
+  const max = await load(shots, (send) => closedLoop(send, CONCURRENCY, SECONDS));
+  const steady = await load(shots.slice().reverse(), (send) => fixedRate(send, RATE, SECONDS));
   return {
     max,
     steady,

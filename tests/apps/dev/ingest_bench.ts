@@ -1,5 +1,6 @@
 // Signed webhook ingest in dev mode: `deno task dev` (in-process bus, SQLite, simulator)
-// beside a bare Deno.serve answering 200, each a process of its own on this machine:
+// beside a bare Deno.serve answering 200 and the webhooks app alone (the same recording and
+// durability, no consumers), each a process of its own on this machine:
 // - max: a closed loop with CONCURRENCY (64) requests in flight, for requests/s (goal:
 //   the webhook ≥ 0.5× bare);
 // - steady: RATE (1,000) requests/s, p50/p99 from when each was due (goal: p99 < 5 ms),
@@ -20,7 +21,7 @@ import { freePort } from "../../support/process.ts";
 /** BUS_CONCURRENCY of this run, handed to `deno task dev` when set. */
 const busConcurrency = Deno.env.get("BUS_CONCURRENCY");
 import { API_KEY, SECRET, webhookUrl } from "../../support/webhook_fixtures.ts";
-import { startListening } from "../../support/webhooks_app.ts";
+import { startListening, startWebhooksApp } from "../../support/webhooks_app.ts";
 import { startDevTask } from "./dev_process.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
@@ -46,10 +47,15 @@ const run = async (
 ) => {
   const warm = poster(url, shots.slice(0, WARMUP));
   for (let i = 0; i < WARMUP; i++) await warm();
+  warm.close();
   const send = poster(url, shots.slice(WARMUP));
-  return load === "max"
-    ? await closedLoop(send, CONCURRENCY, SECONDS)
-    : await fixedRate(send, RATE, SECONDS);
+  try {
+    return load === "max"
+      ? await closedLoop(send, CONCURRENCY, SECONDS)
+      : await fixedRate(send, RATE, SECONDS);
+  } finally {
+    send.close();
+  }
 };
 
 const bare = async (load: Load) => {
@@ -67,6 +73,32 @@ const bare = async (load: Load) => {
   } finally {
     app.kill("SIGTERM");
     await app.finished();
+  }
+};
+
+/**
+ * The webhooks app alone, in a process of its own (the production topology), with the same
+ * durability: what recording a webhook costs, without the consumers beside it.
+ */
+const alone = async (load: Load) => {
+  const dir = await Deno.makeTempDir({ prefix: "nudges-ingest-bench-" });
+  const app = await startWebhooksApp({
+    STRIPE_WEBHOOKS_SECRET: SECRET,
+    WEBHOOKS_API_KEY: API_KEY,
+    DATA_DIR: dir,
+    WEBHOOKS_PORT: "0", // its "listening" line (at info) says which
+  });
+  try {
+    const shots = await signedProductEvents(
+      WARMUP + (load === "max" ? 80_000 : RATE * SECONDS),
+      `alone${load}`,
+    );
+    const result = await run(load, webhookUrl(API_KEY, `http://127.0.0.1:${app.port}`), shots);
+    return row("webhooks app alone", load, result, "records only; nothing applied");
+  } finally {
+    app.kill("SIGTERM");
+    await app.finished();
+    await Deno.remove(dir, { recursive: true });
   }
 };
 
@@ -124,7 +156,14 @@ Deno.bench({
 });
 
 async function all() {
-  const rows = [await bare("max"), await dev("max"), await bare("steady"), await dev("steady")];
+  const rows = [
+    await bare("max"),
+    await alone("max"),
+    await dev("max"),
+    await bare("steady"),
+    await alone("steady"),
+    await dev("steady"),
+  ];
   const rps = (line: string) => Number(line.split("|")[3]);
   console.log([
     `\n${Deno.build.target}, ${navigator.hardwareConcurrency} cores, load average ${
@@ -133,6 +172,7 @@ async function all() {
     "| server | load | requests/s | p50 ms | p99 ms | errors | consumers |",
     "| --- | --- | --- | --- | --- | --- | --- |",
     ...rows,
-    `max requests/s, dev-mode webhook / bare: ${(rps(rows[1]!) / rps(rows[0]!)).toFixed(2)}`,
+    `max requests/s, dev-mode webhook / bare: ${(rps(rows[2]!) / rps(rows[0]!)).toFixed(2)}; ` +
+    `webhooks app alone / bare: ${(rps(rows[1]!) / rps(rows[0]!)).toFixed(2)}`,
   ].join("\n"));
 }
