@@ -5,11 +5,9 @@
  * @module
  */
 import type { ClientChanges, ClientEvent } from "../../domain/client.ts";
-import type { RecordedEvent } from "../ports/event_store.ts";
 import { clients } from "../shared/aggregates.ts";
 import type { IntegrationEventOf } from "../shared/integration_events.ts";
 import {
-  callStripe,
   createInStripe,
   existing,
   handledAlready,
@@ -17,6 +15,7 @@ import {
   NotInStripeYet,
   type OutboundContext,
   record,
+  updateInStripe,
 } from "./stripe_call.ts";
 
 export const clientCreated = async (
@@ -40,22 +39,11 @@ export const clientCreated = async (
   });
 };
 
-type ClientField = keyof ClientChanges;
-
-/**
- * The fields that events after the causing one set again: a delayed call must not send
- * its older values (a newer Stripe change is never sent back, so Stripe would keep them).
- */
-const setAgainLater = (recorded: readonly RecordedEvent<ClientEvent>[], eventId: string) => {
-  const cause = recorded.findIndex((e) => e.metadata.eventId === eventId);
-  const fields = new Set<ClientField>();
-  for (const event of recorded.slice(cause + 1)) {
-    if (event.type === "ClientUpdated" || event.type === "ClientChangedInStripe") {
-      for (const field of Object.keys(event.data.changes)) fields.add(field as ClientField);
-    }
-  }
-  return fields;
-};
+/** The client fields an event sets, for updateInStripe. */
+const setBy = (event: ClientEvent): (keyof ClientChanges)[] =>
+  event.type === "ClientUpdated" || event.type === "ClientChangedInStripe"
+    ? Object.keys(event.data.changes) as (keyof ClientChanges)[]
+    : [];
 
 export const clientUpdated = async (
   ctx: OutboundContext,
@@ -73,17 +61,11 @@ export const clientUpdated = async (
     throw new NotInStripeYet(`client ${clientId} has no Stripe customer yet`);
   }
   const customerId = client.stripeCustomerId;
-  const later = setAgainLater(loaded.recorded, ctx.event.eventId);
-  const fields = (Object.keys(changes) as ClientField[]).filter((field) => !later.has(field));
-  if (fields.length === 0) return;
-  const current = Object.fromEntries(fields.map((field) => [field, changes[field]]));
-  // A call that sends only part of the event's changes has a key of its own: Stripe
-  // refuses a key reused with other parameters.
-  const whole = fields.length === Object.keys(changes).length;
-  await callStripe(
+  await updateInStripe(
     ctx,
-    (key) => ctx.gateway.updateCustomer(customerId, current, key),
+    { what: `client ${clientId}`, recorded: loaded.recorded, setBy },
+    changes,
+    (current, key) => ctx.gateway.updateCustomer(customerId, current, key),
     markFailed(ctx, "client", clientId),
-    whole ? ctx.event.eventId : `${ctx.event.eventId}-${fields.sort().join("-")}`,
   );
 };

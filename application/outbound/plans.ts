@@ -4,14 +4,11 @@
  * @module
  */
 import type { Plan, PlanChanges, PlanFields } from "../../domain/plan.ts";
-import type { RecordedEvent } from "../ports/event_store.ts";
 import type { ProductChanges } from "../ports/stripe_gateway.ts";
-import { PermanentFailure } from "../ports/bus.ts";
 import { plans } from "../shared/aggregates.ts";
 import type { IntegrationEventOf } from "../shared/integration_events.ts";
 import type { PlanEvent } from "../../domain/plan.ts";
 import {
-  callStripe,
   createInStripe,
   existing,
   handledAlready,
@@ -19,6 +16,7 @@ import {
   NotInStripeYet,
   type OutboundContext,
   record,
+  updateInStripe,
 } from "./stripe_call.ts";
 
 /** The plan's Stripe product; null when there will never be one to change. */
@@ -57,41 +55,20 @@ export const planCreated = async (
 type PlanField = keyof PlanFields;
 const PLAN_FIELDS: readonly PlanField[] = ["name", "description", "iconUrl", "isActive"];
 
-/**
- * The plan fields that events after the causing one set again. A delayed call must not
- * send its older values for them: a newer Dashboard edit is never sent back to Stripe,
- * and the echo of the delayed call is recognised as Nudges' own, so Stripe would keep the
- * older value for good. A newer Nudges change sends its own values when its turn comes.
- */
-const setAgainLater = (
-  recorded: readonly RecordedEvent<PlanEvent>[],
-  ctx: OutboundContext,
-  planId: string,
-) => {
-  const cause = recorded.findIndex((e) => e.metadata.eventId === ctx.event.eventId);
-  if (cause < 0) {
-    throw new PermanentFailure(
-      `event ${ctx.event.eventId} is not in the stream of plan ${planId}: ` +
-        "it cannot be ordered against the plan's later changes",
-    );
+/** The plan fields an event sets, for updateInStripe. */
+const setBy = (event: PlanEvent): readonly PlanField[] => {
+  switch (event.type) {
+    case "PlanUpdated":
+    case "PlanChangedInStripe":
+      return Object.keys(event.data.changes) as PlanField[];
+    case "PlanDeleted":
+      return ["isActive"];
+    case "PlanDeletedInStripe":
+      // The product is gone from Stripe: nothing is left to change there.
+      return PLAN_FIELDS;
+    default:
+      return [];
   }
-  const fields = new Set<PlanField>();
-  for (const event of recorded.slice(cause + 1)) {
-    switch (event.type) {
-      case "PlanUpdated":
-      case "PlanChangedInStripe":
-        for (const field of Object.keys(event.data.changes)) fields.add(field as PlanField);
-        break;
-      case "PlanDeleted":
-        fields.add("isActive");
-        break;
-      case "PlanDeletedInStripe":
-        // The product is gone from Stripe: nothing is left to change there.
-        PLAN_FIELDS.forEach((field) => fields.add(field));
-        break;
-    }
-  }
-  return fields;
 };
 
 const productChanges = ({ isActive, ...rest }: PlanChanges): ProductChanges => ({
@@ -108,23 +85,12 @@ const changeProduct = async (ctx: OutboundContext, planId: string, changes: Plan
     ctx.logger.warn("plan has no Stripe product to change", { planId, eventId: ctx.event.eventId });
     return;
   }
-  const later = setAgainLater(loaded.recorded, ctx, planId);
-  const fields = (Object.keys(changes) as PlanField[]).filter((field) => !later.has(field));
-  if (fields.length === 0) {
-    // Recording nothing keeps this idempotent: a redelivery finds the same later events.
-    ctx.logger.debug("every change was superseded by a later one", { planId });
-    return;
-  }
-  const current = Object.fromEntries(fields.map((field) => [field, changes[field]]));
-  // Stripe refuses a key reused with other parameters (idempotency_error, which would mark
-  // the plan FAILED), so a call that sends only part of the event's changes gets a key of
-  // its own. Its values come from the event, so the field names identify its parameters.
-  const whole = fields.length === Object.keys(changes).length;
-  const updated = await callStripe(
+  const updated = await updateInStripe(
     ctx,
-    (key) => ctx.gateway.updateProduct(productId, productChanges(current), key),
+    { what: `plan ${planId}`, recorded: loaded.recorded, setBy },
+    changes,
+    (current, key) => ctx.gateway.updateProduct(productId, productChanges(current), key),
     markFailed(ctx, "plan", planId),
-    whole ? ctx.event.eventId : `${ctx.event.eventId}-${fields.sort().join("-")}`,
   );
   if (updated !== null && plan.syncStatus === "FAILED") {
     await record(ctx, plans, "restored", {

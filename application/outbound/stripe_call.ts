@@ -10,7 +10,7 @@
 import type { DomainEvent } from "../../domain/decider.ts";
 import { type IncomingMessage, PermanentFailure } from "../ports/bus.ts";
 import type { Clock } from "../ports/clock.ts";
-import type { EventMetadata, EventStore } from "../ports/event_store.ts";
+import type { EventMetadata, EventStore, RecordedEvent } from "../ports/event_store.ts";
 import type { Logger } from "../ports/logger.ts";
 import {
   idempotencyKeyFor,
@@ -119,6 +119,55 @@ export const callStripe = async (
     await refused(error.message);
     return null;
   }
+};
+
+/**
+ * Sends the part of an event's `changes` that no event after it in the object's stream set
+ * again (`setBy`: the fields an event sets). A delayed call must not send its older values:
+ * a newer Dashboard edit is never sent back to Stripe (its echo is recognised as Nudges'
+ * own), so Stripe would keep the older value for good; a newer Nudges change sends its own
+ * values when its turn comes. Stripe's answer, or null: refused (recorded by `refused`), or
+ * every change superseded (nothing recorded, so a redelivery finds the same later events).
+ * Throws PermanentFailure when the causing event is not in the stream: it cannot be ordered
+ * against the later ones.
+ */
+export const updateInStripe = async <E extends DomainEvent, C extends object>(
+  ctx: OutboundContext,
+  { what, recorded, setBy }: {
+    /** The object, as errors name it: "plan plan-1". */
+    what: string;
+    recorded: readonly RecordedEvent<E>[];
+    setBy: (event: RecordedEvent<E>) => Iterable<keyof C>;
+  },
+  changes: C,
+  update: (current: Partial<C>, idempotencyKey: string) => Promise<string>,
+  refused: (error: string) => Promise<void>,
+): Promise<string | null> => {
+  const { eventId } = ctx.event;
+  const cause = recorded.findIndex((e) => e.metadata.eventId === eventId);
+  if (cause < 0) {
+    throw new PermanentFailure(
+      `event ${eventId} is not in the stream of ${what}: ` +
+        "it cannot be ordered against its later changes",
+    );
+  }
+  const later = new Set(recorded.slice(cause + 1).flatMap((event) => [...setBy(event)]));
+  const fields = (Object.keys(changes) as (keyof C & string)[]).filter((f) => !later.has(f));
+  if (fields.length === 0) {
+    ctx.logger.debug("every change was superseded by a later one", { eventId });
+    return null;
+  }
+  const current = Object.fromEntries(fields.map((field) => [field, changes[field]]));
+  // Stripe refuses a key reused with other parameters (idempotency_error, which would mark
+  // the object FAILED), so a call that sends only part of the event's changes gets a key of
+  // its own. Its values come from the event, so the field names identify its parameters.
+  const whole = fields.length === Object.keys(changes).length;
+  return await callStripe(
+    ctx,
+    (key) => update(current as Partial<C>, key),
+    refused,
+    whole ? eventId : `${eventId}-${fields.sort().join("-")}`,
+  );
 };
 
 /**

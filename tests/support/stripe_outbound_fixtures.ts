@@ -1,7 +1,7 @@
 import type { StripeGateway } from "../../application/ports/stripe_gateway.ts";
 // Nudges objects written to an event store the way the app writes them, and the bus
 // messages the outbox publishes for them: what the outbound handlers get.
-import { clientDecider, clientStream } from "../../domain/client.ts";
+import { type ClientChanges, clientDecider, clientStream } from "../../domain/client.ts";
 import { type PlanChanges, planDecider, planStream } from "../../domain/plan.ts";
 import { priceTierDecider, priceTierStream, type PriceTierTerms } from "../../domain/price_tier.ts";
 import type { IncomingMessage } from "../../application/ports/bus.ts";
@@ -141,6 +141,17 @@ export const catalog = (
         type: "ClientCreatedEvent",
         ...await envelope(clientStream(clientId)),
         data: { clientId, name, email },
+      });
+    },
+    async updateClient(clientId: string, changes: ClientChanges) {
+      await handleCommand(store, clientDecider, clientStream(clientId), {
+        type: "UpdateClient",
+        data: { clientId, at: clock(), ...changes },
+      }, options());
+      return messageOf(TOPICS.clients, clientId, {
+        type: "ClientUpdatedEvent",
+        ...await envelope(clientStream(clientId)),
+        data: { clientId, changes },
       });
     },
   };

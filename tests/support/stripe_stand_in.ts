@@ -254,6 +254,14 @@ export const startStripeStandIn = (options: StandInOptions = {}): StripeStandIn 
       customers.set(customer.id, customer);
       return { status: 200, body: customer };
     }
+    if (kind === "customers") {
+      const customer = customers.get(id!);
+      if (!customer) return error(404, `No such customer: '${id}'`, "resource_missing");
+      Object.assign(customer, defined({ name: text(p.name), email: text(p.email) }), {
+        metadata: metadata(customer),
+      });
+      return { status: 200, body: customer };
+    }
     return error(404, `Unrecognized request URL (${method}: ${path}).`);
   };
 

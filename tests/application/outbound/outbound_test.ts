@@ -382,6 +382,70 @@ Deno.test(
 );
 
 Deno.test(
+  "ClientUpdatedEvent sends the new name and email to the client's customer",
+  world(async ({ store, stripe, nudges, handle }) => {
+    await handle(await nudges.createClient("client-1", "Ada Lovelace", "ada@example.com"));
+    const updated = await nudges.updateClient("client-1", {
+      name: "Ada King",
+      email: "ada@king.org",
+    });
+    await handle(updated);
+    await handle(updated);
+    const customerId = (await clientOf(store, "client-1"))!.stripeCustomerId!;
+    const customer = stripe.customers.get(customerId);
+    assert.deepEqual([customer?.name, customer?.email], ["Ada King", "ada@king.org"]);
+    const updates = stripe.requests.filter((r) => r.path === `/v1/customers/${customerId}`);
+    assert.equal(new Set(updates.map((r) => r.idempotencyKey)).size, 1);
+    assert.equal(stripe.customers.size, 1);
+  }),
+);
+
+Deno.test(
+  "a delayed ClientUpdatedEvent sends only the fields no later change set again",
+  world(async ({ store, stripe, nudges, handle }) => {
+    await handle(await nudges.createClient("client-1", "Ada Lovelace", "ada@example.com"));
+    const first = await nudges.updateClient("client-1", { name: "Ada King", email: "a@king.org" });
+    const second = await nudges.updateClient("client-1", { email: "b@king.org" });
+    await handle(first);
+    const customerId = (await clientOf(store, "client-1"))!.stripeCustomerId!;
+    assert.deepEqual(stripe.requests.at(-1)?.params, { name: "Ada King" });
+    await handle(second);
+    const customer = stripe.customers.get(customerId);
+    assert.deepEqual([customer?.name, customer?.email], ["Ada King", "b@king.org"]);
+  }),
+);
+
+Deno.test(
+  "a ClientUpdatedEvent whose event is not in the client's stream is refused and sends nothing",
+  world(async ({ stripe, nudges, handle }) => {
+    await handle(await nudges.createClient("client-1"));
+    const calls = stripe.requests.length;
+    const updated = await nudges.updateClient("client-1", { name: "Ada King" });
+    const stranger = { ...JSON.parse(updated.value), eventId: "ev-not-in-the-stream" };
+    await assert.rejects(
+      handle(messageOf(TOPICS.clients, "client-1", stranger)),
+      (error: Error) =>
+        error instanceof PermanentFailure &&
+        /event ev-not-in-the-stream is not in the stream of client client-1/.test(error.message),
+    );
+    assert.equal(stripe.requests.length, calls);
+  }),
+);
+
+Deno.test(
+  "a ClientUpdatedEvent before the client has a customer waits for it: retried, nothing sent",
+  world(async ({ stripe, nudges, handle }) => {
+    const created = await nudges.createClient("client-1");
+    const updated = await nudges.updateClient("client-1", { name: "Ada King" });
+    await assert.rejects(handle(updated), NotInStripeYet);
+    assert.equal(stripe.requests.length, 0);
+    await handle(created);
+    await handle(updated);
+    assert.equal([...stripe.customers.values()][0]?.name, "Ada King");
+  }),
+);
+
+Deno.test(
   "a transient fault leaves the message to be retried and records nothing",
   world(async ({ store, stripe, nudges, handle }) => {
     const message = await nudges.createPlan("plan-1");
