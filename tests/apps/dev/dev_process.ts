@@ -18,6 +18,8 @@ export type DevRun = {
   madeUp: Record<string, string>;
   /** Its stderr (JSON log lines), collected until it ends. */
   log: string[];
+  /** The `deno task` process's id (the dev process is its child). */
+  pid: number;
   /** Ctrl-C: SIGINT, then waits for it to end. */
   stop(): Promise<Deno.CommandStatus>;
 };
@@ -65,6 +67,7 @@ export const startDevTask = async (env: Record<string, string>): Promise<DevRun>
     stripeSimulator: banner.match(/simulator at (\S+)/)?.[1] ?? null,
     madeUp,
     log,
+    pid: child.pid,
     stop,
   };
 };

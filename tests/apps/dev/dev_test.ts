@@ -263,6 +263,37 @@ Deno.test(
   simulatorLoop({}),
 );
 
+/**
+ * The nice value of each thread of `pid`'s child processes, by thread id (Linux). Read by a
+ * shell: Deno lets a test read /proc only with every permission.
+ */
+const childThreadNices = async (pid: number) => {
+  const script = `for p in $(cat /proc/${pid}/task/*/children); do ` +
+    `for t in /proc/$p/task/*; do echo "$p $(cat $t/stat)"; done; done`;
+  const { stdout } = await new Deno.Command("sh", { args: ["-c", script], stdout: "piped" })
+    .output();
+  return new TextDecoder().decode(stdout).trim().split("\n").map((line) => {
+    const [process, tid] = line.split(" ", 2).map(Number);
+    // After the command name, in parentheses: state is field 3 of stat(5), nice field 19.
+    const nice = Number(line.slice(line.lastIndexOf(")") + 2).split(" ")[16]);
+    return { main: process === tid, nice };
+  });
+};
+
+Deno.test({
+  name: "deno task dev runs its consumers at nice 10 and leaves the endpoint and the API at 0",
+  ignore: Deno.build.os !== "linux",
+  fn: () =>
+    inTempDir((dataDir) =>
+      running({ DATA_DIR: dataDir, ...ports() }, async (dev) => {
+        const threads = await childThreadNices(dev.pid);
+        assert.deepEqual(threads.filter((t) => t.main).map((t) => t.nice), [0]);
+        assert.ok(threads.some((t) => t.nice === 10), JSON.stringify(threads));
+        assert.deepEqual(new Set(threads.map((t) => t.nice)), new Set([0, 10]));
+      })
+    ),
+});
+
 Deno.test({
   name: "deno task dev with KAFKA_BROKERS runs the same loop over Kafka",
   ignore: !KAFKA_BROKERS,
