@@ -163,9 +163,13 @@ export const sqliteEventStore = (
         return Promise.reject(error);
       }
       const recordedAt = clock();
-      return write({ kind: "append", streamId, rows, expected, durable, recordedAt }) as Promise<
-        NonNullable<WriteResult>
-      >;
+      return write({ kind: "append", streamId, rows, expected, durable, recordedAt }).then(
+        (result) => {
+          // An append's write always answers with one (sqlite_writes.ts); checked, not cast.
+          if (result === undefined) throw new Error(`no result for the append to ${streamId}`);
+          return result;
+        },
+      );
     },
     readStream: (streamId) => afterWrites(() => asRecorded(readStream(streamId).map(toRecorded))),
     truncateBefore: (streamId, revision) =>
