@@ -44,18 +44,24 @@ export const poster = (url: string, shots: readonly Shot[]): Send & { close(): v
     starts[i + 1] = starts[i]! + encoder.encodeInto(text, all.subarray(starts[i]!)).written;
   }
   const idle: Connection[] = [];
-  let next = 0;
-  const send = async () => {
-    const i = next++ % texts.length;
-    const connection = idle.pop() ?? await connect(hostname, Number(port));
+  const attempt = async (connection: Connection, request: Uint8Array) => {
     try {
-      const status = await exchange(connection, all.subarray(starts[i]!, starts[i + 1]!));
+      const status = await exchange(connection, request);
       idle.push(connection);
-      return status === 200;
+      return status;
     } catch (error) {
       connection.conn.close();
       throw error;
     }
+  };
+  let next = 0;
+  const send = async () => {
+    const i = next++ % texts.length;
+    const request = all.subarray(starts[i]!, starts[i + 1]!);
+    const reused = idle.pop();
+    // A kept-alive connection the server has closed meanwhile gets one more try on a new one.
+    const status = reused && await attempt(reused, request).catch(() => null);
+    return (status ?? await attempt(await connect(hostname, Number(port)), request)) === 200;
   };
   return Object.assign(send, {
     close: () => idle.splice(0).forEach(({ conn }) => conn.close()),
