@@ -263,21 +263,36 @@ Deno.test(
   simulatorLoop({}),
 );
 
-/**
- * The nice value of each thread of `pid`'s child processes, by thread id (Linux). Read by a
- * shell: Deno lets a test read /proc only with every permission.
- */
-const childThreadNices = async (pid: number) => {
-  const script = `for p in $(cat /proc/${pid}/task/*/children); do ` +
-    `for t in /proc/$p/task/*; do echo "$p $(cat $t/stat)"; done; done`;
+/** stat(5) lines read by a shell: Deno lets a test read /proc only with every permission. */
+const stats = async (glob: string) => {
+  const script = `cat ${glob} 2>/dev/null; true`;
   const { stdout } = await new Deno.Command("sh", { args: ["-c", script], stdout: "piped" })
     .output();
-  return new TextDecoder().decode(stdout).trim().split("\n").map((line) => {
-    const [process, tid] = line.split(" ", 2).map(Number);
-    // After the command name, in parentheses: state is field 3 of stat(5), nice field 19.
-    const nice = Number(line.slice(line.lastIndexOf(")") + 2).split(" ")[16]);
-    return { main: process === tid, nice };
-  });
+  return new TextDecoder().decode(stdout).split("\n").filter((line) => line !== "").map(
+    (line) => {
+      // The command name, in parentheses, may hold spaces; the fields after it start at
+      // field 3 (state): ppid is field 4, nice field 19.
+      const fields = line.slice(line.lastIndexOf(")") + 2).split(" ");
+      return {
+        id: Number(line.split(" ", 1)[0]),
+        ppid: Number(fields[1]),
+        nice: Number(fields[16]),
+      };
+    },
+  );
+};
+
+/** The nice value of each thread of `pid`'s child processes (Linux). */
+const childThreadNices = async (pid: number) => {
+  const children = (await stats("/proc/[0-9]*/stat")).filter((p) => p.ppid === pid);
+  assert.notEqual(children.length, 0, `no child process of ${pid} found in /proc`);
+  const threads = [];
+  for (const child of children) {
+    for (const thread of await stats(`/proc/${child.id}/task/*/stat`)) {
+      threads.push({ main: thread.id === child.id, nice: thread.nice });
+    }
+  }
+  return threads;
 };
 
 Deno.test({
