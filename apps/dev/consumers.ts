@@ -4,8 +4,8 @@
  * endpoint, the API and the Stripe simulator keep the main one. Each side reads the event
  * store on a connection of its own and writes through the store's one writer thread, whose
  * every commit wakes both sides' subscriptions. The worker runs at a lower priority where
- * the OS lets a thread have one (Linux, nice 10): when the cores are scarce, the endpoint
- * and the API get them first.
+ * the OS lets a thread have one (Linux, ten nice steps down): when the cores are scarce, the
+ * endpoint and the API get them first.
  * @module
  */
 import type { Logger } from "../../application/ports/logger.ts";

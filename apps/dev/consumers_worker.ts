@@ -6,7 +6,7 @@
  * @module
  */
 import { join } from "node:path";
-import { setPriority } from "node:os";
+import { getPriority, setPriority } from "node:os";
 import { prometheusRegistry } from "../../adapters/observability/prometheus.ts";
 import { sqliteEventStore } from "../../adapters/eventstore/sqlite.ts";
 import { systemClock } from "../../application/ports/clock.ts";
@@ -38,18 +38,27 @@ const worker = self as unknown as {
 
 let running: { store: EventStore; bus: Bus; close(): Promise<void> } | null = null;
 
-/** Nice 10: on Linux a thread's own, so the main thread keeps its priority. */
-const CONSUMERS_NICE = 10;
+/**
+ * The consumers run ten nice steps below the process (at most 19, the lowest). Relative, as
+ * `nice deno task dev` may have lowered the process already, and only root may raise it back.
+ */
+const LOWER_BY = 10;
+const granted = (kind: "getPriority" | "setPriority") =>
+  Deno.permissions.querySync({ name: "sys", kind }).state === "granted";
 
 const start = async (
   { config, stripe, writer }: Extract<ToWorker, { start: unknown }>["start"],
 ) => {
   const logger = appLogger(config, "dev").with({ app: "kafka_consumer" });
-  // Elsewhere setpriority(0) would lower the whole process, the endpoint with it.
-  if (
-    Deno.build.os === "linux" &&
-    Deno.permissions.querySync({ name: "sys", kind: "setPriority" }).state === "granted"
-  ) setPriority(0, CONSUMERS_NICE);
+  // On Linux the priority is the calling thread's own; elsewhere setpriority(0) would lower the
+  // whole process, the endpoint with it.
+  if (Deno.build.os === "linux" && granted("getPriority") && granted("setPriority")) {
+    try {
+      setPriority(0, Math.min(19, getPriority(0) + LOWER_BY));
+    } catch (error) {
+      logger.warn("could not lower the consumers' priority: they run at the endpoint's", { error });
+    }
+  }
   const store = writer
     ? sqliteEventStore(join(config.dataDir, DATA_FILES.events), { clock: systemClock, writer })
     : await openEventStore(config, logger);
