@@ -46,8 +46,11 @@ const run = async (
   shots: Awaited<ReturnType<typeof signedProductEvents>>,
 ) => {
   const warm = poster(url, shots.slice(0, WARMUP));
-  for (let i = 0; i < WARMUP; i++) await warm();
-  warm.close();
+  try {
+    for (let i = 0; i < WARMUP; i++) await warm();
+  } finally {
+    warm.close();
+  }
   const send = poster(url, shots.slice(WARMUP));
   try {
     return load === "max"
