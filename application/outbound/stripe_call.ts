@@ -154,7 +154,7 @@ export const updateInStripe = async <E extends DomainEvent, C extends object>(
   const later = new Set(recorded.slice(cause + 1).flatMap((event) => [...setBy(event)]));
   const fields = (Object.keys(changes) as (keyof C & string)[]).filter((f) => !later.has(f));
   if (fields.length === 0) {
-    ctx.logger.debug("every change was superseded by a later one", { eventId });
+    ctx.logger.debug("every change was superseded by a later one", { what, eventId });
     return null;
   }
   const current = Object.fromEntries(fields.map((field) => [field, changes[field]]));
