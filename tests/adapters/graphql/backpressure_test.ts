@@ -4,20 +4,7 @@ import { TOO_SLOW } from "../../../adapters/graphql/websocket.ts";
 import { writer } from "../../application/projections/events.ts";
 import { closeOf, type Frame, rawWebSocket, textOf } from "../../support/raw_websocket.ts";
 import { deadline } from "../../support/deadline.ts";
-import { type Api, harness, serve, settlesWithin, TOKEN } from "./harness.ts";
-
-const withSocketApi = (
-  options: Parameters<typeof harness>[0],
-  body: (api: Api, url: string) => Promise<void>,
-) =>
-async () => {
-  const api = harness(options);
-  try {
-    await serve(api, (url) => body(api, url));
-  } finally {
-    await api.close();
-  }
-};
+import { settlesWithin, TOKEN, withSocketApi } from "./harness.ts";
 
 const CAP = 64 * 1024;
 
@@ -33,7 +20,7 @@ const connect = (url: string) =>
 
 Deno.test(
   "a subscriber that never reads holds at most the cap unsent, then is closed with 4413",
-  withSocketApi({ limits: { maxBufferedBytes: CAP, slowClientMs: 1500 } }, async (api, url) => {
+  withSocketApi(async (api, url) => {
     const w = writer(api.store);
     const plans = Array.from({ length: 20 }, (_, i) => `plan-${i}`);
     for (const id of plans) await w.createPlan(id);
@@ -93,12 +80,12 @@ Deno.test(
     } finally {
       client.close();
     }
-  }),
+  }, { limits: { maxBufferedBytes: CAP, slowClientMs: 1500 } }),
 );
 
 Deno.test(
   "sockets beyond the process's cap are refused with 503, and a freed place is taken again",
-  withSocketApi({ limits: { maxSockets: 2 } }, async (_api, url) => {
+  withSocketApi(async (_api, url) => {
     const clients = [connect(url), connect(url)];
     const typename = { query: "{ __typename }" };
     try {
@@ -137,12 +124,12 @@ Deno.test(
     } finally {
       for (const client of clients) await client.dispose();
     }
-  }),
+  }, { limits: { maxSockets: 2 } }),
 );
 
 Deno.test(
   "operations beyond the cap on one socket are refused; the ones running go on",
-  withSocketApi({ limits: { maxOperationsPerSocket: 2 } }, async (api, url) => {
+  withSocketApi(async (api, url) => {
     const client = connect(url);
     const closed = new Promise((resolve) => client.on("closed", resolve));
     try {
@@ -185,5 +172,5 @@ Deno.test(
       await client.dispose();
       await closed;
     }
-  }),
+  }, { limits: { maxOperationsPerSocket: 2 } }),
 );

@@ -123,6 +123,12 @@ export const withApi =
     }
   };
 
+/** Runs `body` with a fresh API served on a local port (for WebSocket clients), then closes both. */
+export const withSocketApi = (
+  body: (api: Api, url: string) => Promise<void>,
+  options?: Parameters<typeof harness>[0],
+) => withApi((api) => serve(api, (url) => body(api, url)), options);
+
 export const PLAN_FIELDS = `id name description iconUrl isActive isDeleted stripeProductId
   syncStatus syncError version createdAt updatedAt
   priceTiers { id planId name unitAmount currency interval intervalCount isActive stripePriceId syncStatus }`;

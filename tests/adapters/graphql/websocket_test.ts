@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createClient } from "graphql-ws";
 import { handleCommand } from "../../../application/shared/command_handler.ts";
 import { planDecider, planStream } from "../../../domain/plan.ts";
-import { type Api, createPlan, harness, serve, settlesWithin, TOKEN } from "./harness.ts";
+import { createPlan, settlesWithin, TOKEN, withSocketApi } from "./harness.ts";
 import { deadline, within } from "../../support/deadline.ts";
 
 const wsUrl = (url: string) => url.replace(/^http/, "ws");
@@ -38,19 +38,6 @@ const connect = (
     await closed;
   };
   return { client, dispose };
-};
-
-const withSocketApi = (
-  body: (api: Api, url: string) => Promise<void>,
-  options?: Parameters<typeof harness>[0],
-) =>
-async () => {
-  const api = harness(options);
-  try {
-    await serve(api, (url) => body(api, url));
-  } finally {
-    await api.close();
-  }
 };
 
 const PLAN_UPDATED = `subscription($id: ID) {
