@@ -136,8 +136,8 @@ export const sqliteEventStore = (
         own.flush();
         return undefined;
       },
-      // Not awaited: close() settles the writes before it in the same turn, as it always did.
-      close: () => void checkpoints.stop(),
+      // Stopped, not yet awaited: the caller closes its connection in the same turn.
+      close: (): Promise<void> => checkpoints.stop(),
     };
   }
   const write = (request: WriteRequest): Promise<WriteResult> =>
@@ -203,8 +203,10 @@ export const sqliteEventStore = (
       const pending = writes.pending();
       dbClosed = true;
       if (pending) await pending;
-      writes.close();
+      const stopped = writes.close();
       db.close();
+      // Until the checkpoint worker let go of the file too: a caller may remove it next.
+      await stopped;
     },
   };
   return store;

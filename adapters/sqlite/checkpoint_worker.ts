@@ -38,15 +38,17 @@ worker.onmessage = ({ data }) => {
     files.set(data.open, { db, timer: setInterval(checkpoint, data.intervalMs) });
   } else {
     const file = files.get(data.close);
-    if (!file) return;
-    clearInterval(file.timer);
-    files.delete(data.close);
-    try {
-      // The last connection to close copies what is left and removes the WAL.
-      file.db.close();
-    } catch {
-      // The file may be gone already (a test's temporary folder): nothing left to copy.
+    if (file) {
+      clearInterval(file.timer);
+      files.delete(data.close);
+      try {
+        // The last connection to close copies what is left and removes the WAL.
+        file.db.close();
+      } catch {
+        // The file may be gone already (a test's temporary folder): nothing left to copy.
+      }
     }
+    // Answered even for a file it never opened: its stop() waits for this.
     worker.postMessage({ closed: data.close });
   }
 };

@@ -473,18 +473,38 @@ Deno.test("reads see the appends called before them; close() settles the appends
     const first = store.append("s", [event("A")], "noStream");
     assert.deepEqual(typesOf(await store.readStream("s")), ["A"]);
     await first;
-    const pending = [
+    const settled = Promise.allSettled([
       store.append("s", [event("B")], 0),
       store.append("s", [event("Stale")], 0),
-    ];
+    ]);
     await store.close();
-    const [b, stale] = await Promise.allSettled(pending);
+    const [b, stale] = await settled;
     assert.equal(b!.status, "fulfilled");
     assert.ok(stale!.status === "rejected" && stale!.reason instanceof WrongExpectedRevision);
     await assert.rejects(store.append("s", [event("Late")], 1), /closed/);
     const again = sqliteEventStore(path);
     assert.deepEqual(typesOf(await again.readStream("s")), ["A", "B"]);
     await again.close();
+  });
+});
+
+Deno.test("close() resolves once no connection of its process holds the file", async () => {
+  await inTempDir(async (dir) => {
+    const path = `${dir}/events.sqlite`;
+    const store = sqliteEventStore(path);
+    await store.append("s", [event("A")], "noStream");
+    // The checkpoint worker holds a connection too, once it copied the WAL in: the last
+    // connection to close removes the WAL, and a folder removed while the worker still held
+    // one could be written to again.
+    const modified = () => Deno.statSync(path).mtime?.getTime();
+    const written = modified();
+    for (let i = 0; i < 500 && modified() === written; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.notEqual(modified(), written, "the worker copied the WAL in");
+    assert.ok(listDir(dir).includes("events.sqlite-wal"));
+    await store.close();
+    assert.deepEqual(listDir(dir), ["events.sqlite"]);
   });
 });
 

@@ -42,3 +42,29 @@ Deno.test("checkpointInBackground() copies the WAL into the database from its ow
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("checkpointInBackground() stop() resolves for a file the worker could not open", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "nudges-checkpoint-" });
+  const path = `${dir}/x.sqlite`;
+  const db = new DatabaseSync(path);
+  try {
+    db.exec("PRAGMA journal_mode = WAL; CREATE TABLE t (v TEXT)");
+    const errors: string[] = [];
+    // Gone before the worker opens it: the worker reports that and opens nothing.
+    Deno.removeSync(path);
+    const checkpoints = checkpointInBackground(db, path, { report: (e) => errors.push(e) });
+    const deadline = Date.now() + 10_000;
+    while (errors.length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.match(errors[0] ?? "", /NotFound|No such file/);
+    const stopped = await Promise.race([
+      checkpoints.stop().then(() => "stopped"),
+      new Promise((resolve) => setTimeout(() => resolve("still waiting"), 5_000)),
+    ]);
+    assert.equal(stopped, "stopped");
+  } finally {
+    db.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
